@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# Local Kubernetes control plane for ecs-operator dev, e2e tests and CI.
+#
+# Real kube-apiserver / kube-controller-manager / kube-scheduler / etcd built from the
+# published Go modules (no Docker, no downloads other than the Go module proxy), with
+# KWOK simulating the nodes and the kubelet, and metrics-server fed by KWOK's simulated usage.
+#
+#   scripts/cluster.sh build    build all binaries into the cache (idempotent, skips what is built)
+#   scripts/cluster.sh up       start the cluster (builds first if needed), create nodes, stages, metrics
+#   scripts/cluster.sh down     stop everything, keep the component logs
+#   scripts/cluster.sh status   is it up? nodes with zone/arch/instance-type/capacity-provider labels
+#   scripts/cluster.sh env      print `export KUBECONFIG=... PATH=...` (use: eval "$(scripts/cluster.sh env)")
+#   scripts/cluster.sh logs [component]   list / print component logs of the running (or last) cluster
+#
+# Environment:
+#   ECS_OPERATOR_CACHE   cache root (default ~/.cache/ecs-operator); binaries live in
+#                        $ECS_OPERATOR_CACHE/<component>-<version>/bin, logs in $ECS_OPERATOR_CACHE/logs
+#   ECS_CLUSTER_NAME     cluster name (default ecs-operator)
+#   GO                   go binary (default: `go` on PATH, else /usr/local/go/bin/go)
+#
+# Pinned versions: scripts/versions.env. Manifests applied by `up`: scripts/kwok/.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=versions.env
+source "${SCRIPT_DIR}/versions.env"
+KWOK_MANIFESTS="${SCRIPT_DIR}/kwok"
+
+CACHE="${ECS_OPERATOR_CACHE:-${HOME}/.cache/ecs-operator}"
+CLUSTER_NAME="${ECS_CLUSTER_NAME:-ecs-operator}"
+
+K8S_BIN="${CACHE}/k8s-${K8S_VERSION}/bin"
+ETCD_BIN="${CACHE}/etcd-${ETCD_VERSION}/bin"
+KWOK_BIN="${CACHE}/kwok-${KWOK_VERSION}/bin"
+MS_BIN="${CACHE}/metrics-server-${METRICS_SERVER_VERSION}/bin"
+HELM_BIN="${CACHE}/helm-${HELM_VERSION}/bin"
+
+# kwokctl keeps its state (pki, kubeconfig, logs, pids) under $KWOK_WORKDIR/clusters/<name>.
+export KWOK_WORKDIR="${CACHE}/kwok-workdir"
+CLUSTER_DIR="${KWOK_WORKDIR}/clusters/${CLUSTER_NAME}"
+KUBECONFIG_PATH="${CACHE}/kubeconfig-${CLUSTER_NAME}.yaml"
+LOG_ROOT="${CACHE}/logs"
+
+log() { printf '[cluster.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf '[cluster.sh] ERROR: %s\n' "$*" >&2; exit 1; }
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "missing prerequisite '$1': $2"
+}
+
+find_go() {
+  if [[ -n "${GO:-}" ]]; then
+    command -v "${GO}" >/dev/null 2>&1 || die "GO=${GO} is not an executable"
+  elif command -v go >/dev/null 2>&1; then
+    GO="$(command -v go)"
+  elif [[ -x /usr/local/go/bin/go ]]; then
+    GO=/usr/local/go/bin/go
+  else
+    die "missing prerequisite 'go' (>= ${GO_MIN_VERSION}): install Go from the Go toolchain or put it on PATH / set GO=/path/to/go"
+  fi
+  local have
+  have="$("${GO}" env GOVERSION)"; have="${have#go}"
+  if [[ "$(printf '%s\n%s\n' "${GO_MIN_VERSION}" "${have}" | sort -V | head -n1)" != "${GO_MIN_VERSION}" ]]; then
+    die "go ${have} is too old, need >= ${GO_MIN_VERSION}"
+  fi
+  # Never let the go command fetch another toolchain behind our back; static binaries.
+  export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+}
+
+# ---------------------------------------------------------------------------------------------
+# build
+# ---------------------------------------------------------------------------------------------
+
+# step NAME CMD...: run CMD, print elapsed seconds.
+step() {
+  local name="$1"; shift
+  local t0=$SECONDS
+  log "build ${name}: start"
+  "$@"
+  log "build ${name}: done in $((SECONDS - t0))s"
+}
+
+# is_built DIR FINGERPRINT BIN...: true if DIR/.stamp matches FINGERPRINT and all binaries exist.
+is_built() {
+  local dir="$1" fp="$2"; shift 2
+  [[ -f "${dir}/.stamp" && "$(cat "${dir}/.stamp")" == "${fp}" ]] || return 1
+  local b
+  for b in "$@"; do [[ -x "${dir}/${b}" ]] || return 1; done
+}
+
+# Fingerprint of a build recipe: bump RECIPE when the way a component is built changes.
+RECIPE=1
+fingerprint() { printf 'recipe=%s %s go=%s' "${RECIPE}" "$*" "$("${GO}" env GOVERSION)"; }
+
+build_k8s() {
+  local top="${CACHE}/k8s-${K8S_VERSION}" src fp
+  src="${top}/src"
+  fp="$(fingerprint "k8s=${K8S_VERSION} staging=${K8S_STAGING_VERSION}")"
+  if is_built "${K8S_BIN}" "${fp}" kube-apiserver kube-controller-manager kube-scheduler kubectl; then
+    log "build kubernetes ${K8S_VERSION}: already built in ${K8S_BIN}"; return 0
+  fi
+  mkdir -p "${src}" "${K8S_BIN}"
+  # The module's own go.mod lists every staging module (replaced by ./staging/... there, which
+  # does not apply to a consumer): replace each with its published v0.<minor>.<patch>.
+  local gomod staging
+  gomod="$(cd "${src}" && "${GO}" mod download -json "k8s.io/kubernetes@${K8S_VERSION}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
+  [[ -f "${gomod}" ]] || die "could not download k8s.io/kubernetes@${K8S_VERSION}"
+  staging="$(sed -n 's#^[[:space:]]*\(k8s\.io/[^[:space:]]*\) => \./staging/.*#\1#p' "${gomod}" | sort -u)"
+  [[ -n "${staging}" ]] || die "no staging replaces found in ${gomod}"
+  log "k8s.io/kubernetes ${K8S_VERSION}: $(wc -w <<<"${staging}") staging modules -> ${K8S_STAGING_VERSION}"
+  {
+    echo "// Generated by ecs-operator scripts/cluster.sh: builds Kubernetes ${K8S_VERSION} binaries."
+    echo "module ecs-operator.local/k8s-build"
+    echo
+    echo "go 1.26.0"
+    echo
+    echo "require k8s.io/kubernetes ${K8S_VERSION}"
+    echo
+    echo "replace ("
+    local m
+    for m in ${staging}; do echo "	${m} => ${m} ${K8S_STAGING_VERSION}"; done
+    echo ")"
+  } >"${src}/go.mod"
+  cat >"${src}/tools.go" <<'EOF'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
+EOF
+  rm -f "${src}/go.sum"
+  step "kubernetes: go mod tidy (module downloads)" bash -c "cd '${src}' && '${GO}' mod tidy"
+  local minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
+  local ldflags="-s -w" p
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X ${p}.gitVersion=${K8S_VERSION} -X ${p}.gitMajor=1 -X ${p}.gitMinor=${minor} -X ${p}.gitTreeState=clean"
+  done
+  step "kubernetes ${K8S_VERSION}: go build kube-apiserver kube-controller-manager kube-scheduler kubectl" \
+    bash -c "cd '${src}' && '${GO}' build -trimpath -ldflags '${ldflags}' -o '${K8S_BIN}/' \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl"
+  local v
+  v="$("${K8S_BIN}/kube-apiserver" --version)"
+  [[ "${v}" == "Kubernetes ${K8S_VERSION}" ]] || die "kube-apiserver reports '${v}', expected 'Kubernetes ${K8S_VERSION}'"
+  echo "${fp}" >"${K8S_BIN}/.stamp"
+}
+
+build_etcd() {
+  local top="${CACHE}/etcd-${ETCD_VERSION}" src fp
+  src="${top}/src"
+  fp="$(fingerprint "etcd=${ETCD_VERSION}")"
+  if is_built "${ETCD_BIN}" "${fp}" etcd; then
+    log "build etcd ${ETCD_VERSION}: already built in ${ETCD_BIN}"; return 0
+  fi
+  mkdir -p "${src}" "${ETCD_BIN}"
+  # go.etcd.io/etcd/server/v3 has replace directives, so `go install pkg@v` refuses it: wrapper module.
+  cat >"${src}/go.mod" <<EOF
+// Generated by ecs-operator scripts/cluster.sh: builds etcd ${ETCD_VERSION}.
+module ecs-operator.local/etcd-build
+
+go 1.26.0
+
+require go.etcd.io/etcd/server/v3 ${ETCD_VERSION}
+EOF
+  cat >"${src}/tools.go" <<'EOF'
+//go:build tools
+
+package tools
+
+import _ "go.etcd.io/etcd/server/v3"
+EOF
+  rm -f "${src}/go.sum"
+  step "etcd: go mod tidy (module downloads)" bash -c "cd '${src}' && '${GO}' mod tidy"
+  step "etcd ${ETCD_VERSION}: go build" \
+    bash -c "cd '${src}' && '${GO}' build -trimpath -ldflags '-s -w' -o '${ETCD_BIN}/etcd' go.etcd.io/etcd/server/v3"
+  "${ETCD_BIN}/etcd" --version | grep -q "etcd Version: ${ETCD_VERSION#v}" \
+    || die "etcd reports '$("${ETCD_BIN}/etcd" --version | head -n1)', expected ${ETCD_VERSION}"
+  echo "${fp}" >"${ETCD_BIN}/.stamp"
+}
+
+build_kwok() {
+  local fp
+  fp="$(fingerprint "kwok=${KWOK_VERSION}")"
+  if is_built "${KWOK_BIN}" "${fp}" kwok kwokctl; then
+    log "build kwok ${KWOK_VERSION}: already built in ${KWOK_BIN}"; return 0
+  fi
+  mkdir -p "${KWOK_BIN}"
+  step "kwok ${KWOK_VERSION}: go install kwok kwokctl" \
+    env GOBIN="${KWOK_BIN}" "${GO}" install -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
+      "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}" "sigs.k8s.io/kwok/cmd/kwokctl@${KWOK_VERSION}"
+  echo "${fp}" >"${KWOK_BIN}/.stamp"
+}
+
+build_metrics_server() {
+  local fp
+  fp="$(fingerprint "metrics-server=${METRICS_SERVER_VERSION}")"
+  if is_built "${MS_BIN}" "${fp}" metrics-server; then
+    log "build metrics-server ${METRICS_SERVER_VERSION}: already built in ${MS_BIN}"; return 0
+  fi
+  mkdir -p "${MS_BIN}"
+  local p=k8s.io/client-go/pkg/version
+  step "metrics-server ${METRICS_SERVER_VERSION}: go install" \
+    env GOBIN="${MS_BIN}" "${GO}" install -trimpath \
+      -ldflags "-s -w -X ${p}.gitVersion=${METRICS_SERVER_VERSION} -X ${p}.gitTreeState=clean" \
+      "sigs.k8s.io/metrics-server/cmd/metrics-server@${METRICS_SERVER_VERSION}"
+  echo "${fp}" >"${MS_BIN}/.stamp"
+}
+
+build_helm() {
+  local fp
+  fp="$(fingerprint "helm=${HELM_VERSION}")"
+  if is_built "${HELM_BIN}" "${fp}" helm; then
+    log "build helm ${HELM_VERSION}: already built in ${HELM_BIN}"; return 0
+  fi
+  mkdir -p "${HELM_BIN}"
+  # helm's Makefile stamps the Kubernetes version its client libraries target (for .Capabilities).
+  local gomod kmin
+  gomod="$("${GO}" mod download -json "helm.sh/helm/v3@${HELM_VERSION}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
+  kmin="$(sed -n 's#^[[:space:]]*k8s\.io/client-go v0\.\([0-9]*\)\..*#\1#p' "${gomod}" | head -n1)"
+  local ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  if [[ -n "${kmin}" ]]; then
+    ldflags+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=${kmin}"
+    ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=${kmin}"
+  fi
+  step "helm ${HELM_VERSION}: go install" \
+    env GOBIN="${HELM_BIN}" "${GO}" install -trimpath -ldflags "${ldflags}" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
+  echo "${fp}" >"${HELM_BIN}/.stamp"
+}
+
+cmd_build() {
+  find_go
+  local t0=$SECONDS
+  log "building into ${CACHE} with $("${GO}" env GOVERSION)"
+  build_etcd
+  build_kwok
+  build_metrics_server
+  build_helm
+  build_k8s
+  log "build: all done in $((SECONDS - t0))s"
+}
+
+# ---------------------------------------------------------------------------------------------
+# dispatch
+# ---------------------------------------------------------------------------------------------
+usage() {
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
+}
+
+main() {
+  local cmd="${1:-}"
+  [[ $# -gt 0 ]] && shift
+  case "${cmd}" in
+    build) cmd_build "$@" ;;
+    up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    status) cmd_status "$@" ;;
+    env) cmd_env "$@" ;;
+    logs) cmd_logs "$@" ;;
+    -h|--help|help) usage ;;
+    *) usage >&2; die "unknown subcommand '${cmd}'" ;;
+  esac
+}
+
+main "$@"
