@@ -245,6 +245,243 @@ cmd_build() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# cluster lifecycle
+# ---------------------------------------------------------------------------------------------
+KUBECTL="${K8S_BIN}/kubectl"
+KWOKCTL="${KWOK_BIN}/kwokctl"
+
+kc() { "${KUBECTL}" --kubeconfig "${KUBECONFIG_PATH}" "$@"; }
+kwokctl_() { "${KWOKCTL}" --name "${CLUSTER_NAME}" "$@"; }
+
+cluster_exists() { [[ -f "${CLUSTER_DIR}/kwok.yaml" ]]; }
+
+# PIDs of the cluster's component processes (kwokctl keeps one pid file per component).
+cluster_pids() {
+  local f
+  for f in "${CLUSTER_DIR}"/pids/*.pid; do
+    [[ -f "${f}" ]] && tr -dc '0-9\n' <"${f}" | head -n1
+  done
+  return 0
+}
+
+# Healthy = every component process alive and the apiserver answers /readyz.
+cluster_healthy() {
+  cluster_exists || return 1
+  [[ -f "${KUBECONFIG_PATH}" && -x "${KUBECTL}" ]] || return 1
+  local pid n=0
+  for pid in $(cluster_pids); do
+    kill -0 "${pid}" 2>/dev/null || return 1
+    n=$((n + 1))
+  done
+  [[ ${n} -gt 0 ]] || return 1
+  kc get --raw=/readyz --request-timeout=5s >/dev/null 2>&1
+}
+
+# wait_for DESCRIPTION TIMEOUT_SECONDS CMD...: retry CMD every second until it succeeds.
+wait_for() {
+  local what="$1" timeout="$2"; shift 2
+  local t0=$SECONDS
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS - t0 >= timeout)); then
+      log "timed out after ${timeout}s waiting for ${what}; last attempt:"
+      "$@" >&2 || true
+      return 1
+    fi
+    sleep 1
+  done
+  log "${what}: ok after $((SECONDS - t0))s"
+}
+
+metrics_server_manifests() {
+  local dir
+  dir="$("${GO}" mod download -json "sigs.k8s.io/metrics-server@${METRICS_SERVER_VERSION}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "${dir}/manifests/base" ]] || die "metrics-server manifests not found in the module cache (${dir}/manifests/base)"
+  echo "${dir}/manifests/base"
+}
+
+render_kwokctl_config() {
+  local out="$1" ms
+  ms="$(metrics_server_manifests)"
+  mkdir -p "$(dirname "${out}")"
+  sed -e "s#@METRICS_SERVER_MANIFESTS@#${ms}#g" \
+      -e "s#@KWOK_CACHE_DIR@#${CACHE}/kwok-cache#g" \
+      -e "s#@K8S_BIN@#${K8S_BIN}#g" \
+      -e "s#@ETCD_BIN@#${ETCD_BIN}#g" \
+      -e "s#@KWOK_BIN@#${KWOK_BIN}#g" \
+      -e "s#@MS_BIN@#${MS_BIN}#g" \
+      "${KWOK_MANIFESTS}/kwokctl.yaml" >"${out}"
+  if grep -v '^[[:space:]]*#' "${out}" | grep -q '@[A-Z_]*@'; then die "unrendered placeholder in ${out}"; fi
+}
+
+# Copy the component logs (and kwokctl's config) out of the cluster dir before it is deleted.
+save_logs() {
+  [[ -d "${CLUSTER_DIR}/logs" ]] || return 0
+  local dest
+  dest="${LOG_ROOT}/${CLUSTER_NAME}-$(date +%Y%m%d-%H%M%S)"
+  mkdir -p "${dest}"
+  cp -a "${CLUSTER_DIR}/logs/." "${dest}/" 2>/dev/null || true
+  cp -a "${CLUSTER_DIR}/kwok.yaml" "${dest}/kwokctl-config.yaml" 2>/dev/null || true
+  ln -sfn "${dest}" "${LOG_ROOT}/${CLUSTER_NAME}-last"
+  # keep the 10 newest log dirs per cluster name
+  ls -1dt "${LOG_ROOT}/${CLUSTER_NAME}"-2* 2>/dev/null | tail -n +11 | xargs -r rm -rf
+  log "component logs saved in ${dest} (also ${LOG_ROOT}/${CLUSTER_NAME}-last)"
+}
+
+# Listening TCP sockets owned by PIDS (space separated), one line each.
+listening_of() {
+  local pids="$1" p out=""
+  [[ -n "${pids// /}" ]] || return 0
+  for p in ${pids}; do
+    out+="$(ss -Hltnp 2>/dev/null | grep -E "pid=${p}([^0-9]|$)" || true)"
+  done
+  [[ -n "${out}" ]] && echo "${out}"
+  return 0
+}
+
+teardown() {
+  local pids p left=""
+  pids="$(cluster_pids | tr '\n' ' ')"
+  save_logs
+  if [[ -x "${KWOKCTL}" ]]; then
+    kwokctl_ delete cluster --kubeconfig "" >&2 || log "kwokctl delete cluster failed; cleaning up by pid"
+  fi
+  # Anything kwokctl missed: end exactly the PIDs this cluster started.
+  for p in ${pids}; do
+    if kill -0 "${p}" 2>/dev/null; then
+      log "process ${p} still alive after kwokctl delete: terminating it"
+      kill "${p}" 2>/dev/null || true
+      left+=" ${p}"
+    fi
+  done
+  if [[ -n "${left}" ]]; then
+    sleep 2
+    for p in ${left}; do kill -0 "${p}" 2>/dev/null && kill -9 "${p}" 2>/dev/null || true; done
+  fi
+  rm -rf "${CLUSTER_DIR}"
+  rm -f "${KUBECONFIG_PATH}"
+  # Verify: no process and no listening port left.
+  local alive="" ports
+  for p in ${pids}; do kill -0 "${p}" 2>/dev/null && alive+=" ${p}"; done
+  ports="$(listening_of "${pids}")"
+  if [[ -n "${alive}" || -n "${ports}" ]]; then
+    die "teardown incomplete: alive pids:${alive:- none}; listening: ${ports:-none}"
+  fi
+  [[ -n "${pids// /}" ]] && log "stopped pids: ${pids}; no process or listening port left"
+  return 0
+}
+
+apply_manifests() {
+  # Stages first: nodes created before their stages would sit NotReady until the next event.
+  kc apply -f "${KWOK_MANIFESTS}/stages-default.yaml" -f "${KWOK_MANIFESTS}/stages-simulate.yaml" >/dev/null
+  kc apply -f "${KWOK_MANIFESTS}/nodes.yaml" >/dev/null
+}
+
+wait_ready() {
+  wait_for "apiserver /readyz" 60 kc get --raw=/readyz
+  wait_for "nodes Ready" 60 kc wait --for=condition=Ready node --all --timeout=2s
+  wait_for "default ServiceAccount" 60 kc get serviceaccount default -n default
+  wait_for "metrics API (v1beta1.metrics.k8s.io Available)" 90 \
+    kc wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=2s
+  wait_for "node metrics (kubectl top node)" 90 kc top node ecs-node-a-m5
+}
+
+cmd_up() {
+  local t0=$SECONDS
+  need ss "iproute2 (ss) is needed to verify ports on 'down'"
+  cmd_build
+  if cluster_healthy; then
+    log "cluster '${CLUSTER_NAME}' is already running: re-applying manifests"
+    apply_manifests
+    wait_ready
+  else
+    if cluster_exists; then
+      log "cluster '${CLUSTER_NAME}' exists but is not healthy: recreating it"
+      teardown
+    fi
+    local conf="${KWOK_WORKDIR}/${CLUSTER_NAME}-kwokctl.yaml"
+    render_kwokctl_config "${conf}"
+    local port_args=()
+    [[ -n "${ECS_KUBE_APISERVER_PORT:-}" ]] && port_args=(--kube-apiserver-port "${ECS_KUBE_APISERVER_PORT}")
+    log "creating cluster '${CLUSTER_NAME}' (kwokctl ${KWOK_VERSION}, Kubernetes ${K8S_VERSION}, etcd ${ETCD_VERSION})"
+    local t1=$SECONDS
+    if ! "${KWOKCTL}" --config "${conf}" create cluster --name "${CLUSTER_NAME}" --runtime binary \
+        --kubeconfig "" --wait 120s --timeout 300s "${port_args[@]}" >&2; then
+      log "kwokctl create cluster failed"
+      save_logs
+      die "cluster creation failed; see the logs above"
+    fi
+    log "control plane started in $((SECONDS - t1))s"
+    kwokctl_ get kubeconfig >"${KUBECONFIG_PATH}.tmp"
+    chmod 600 "${KUBECONFIG_PATH}.tmp"
+    mv "${KUBECONFIG_PATH}.tmp" "${KUBECONFIG_PATH}"
+    if ! { apply_manifests && wait_ready; }; then
+      save_logs
+      die "cluster '${CLUSTER_NAME}' did not become ready (logs saved; 'cluster.sh down' to clean up)"
+    fi
+  fi
+  log "cluster '${CLUSTER_NAME}' is up in $((SECONDS - t0))s ($(kc get nodes --no-headers | wc -l) nodes)"
+  log "KUBECONFIG=${KUBECONFIG_PATH}   (eval \"\$(${BASH_SOURCE[0]} env)\")"
+  echo "${KUBECONFIG_PATH}"
+}
+
+cmd_down() {
+  local t0=$SECONDS
+  if ! cluster_exists; then
+    log "cluster '${CLUSTER_NAME}' is not running"
+    rm -f "${KUBECONFIG_PATH}"
+    return 0
+  fi
+  need ss "iproute2 (ss) is needed to verify that no port is left listening"
+  teardown
+  log "cluster '${CLUSTER_NAME}' is down ($((SECONDS - t0))s)"
+}
+
+cmd_status() {
+  if ! cluster_exists; then
+    echo "cluster '${CLUSTER_NAME}': down"
+    return 1
+  fi
+  if ! cluster_healthy; then
+    echo "cluster '${CLUSTER_NAME}': NOT HEALTHY (exists in ${CLUSTER_DIR}; try 'cluster.sh up' to recreate)"
+    "${KWOKCTL}" --name "${CLUSTER_NAME}" get components 2>/dev/null || true
+    return 1
+  fi
+  echo "cluster '${CLUSTER_NAME}': up   KUBECONFIG=${KUBECONFIG_PATH}   server=$(kc config view -o jsonpath='{.clusters[0].cluster.server}')"
+  echo "versions: kubernetes ${K8S_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}, metrics-server ${METRICS_SERVER_VERSION}"
+  kwokctl_ get components 2>/dev/null || true
+  echo
+  kc get nodes -L topology.kubernetes.io/zone -L node.kubernetes.io/instance-type -L kubernetes.io/arch \
+    -L ecs-operator.io/capacity-provider
+  echo
+  kc get apiservice v1beta1.metrics.k8s.io
+}
+
+cmd_env() {
+  echo "export KUBECONFIG=${KUBECONFIG_PATH}"
+  echo "export PATH=${K8S_BIN}:${HELM_BIN}:${KWOK_BIN}:\$PATH"
+}
+
+cmd_logs() {
+  local dir
+  if [[ -d "${CLUSTER_DIR}/logs" ]]; then
+    dir="${CLUSTER_DIR}/logs"
+  elif [[ -d "${LOG_ROOT}/${CLUSTER_NAME}-last" ]]; then
+    dir="$(readlink -f "${LOG_ROOT}/${CLUSTER_NAME}-last")"
+  else
+    die "no logs for cluster '${CLUSTER_NAME}'"
+  fi
+  if [[ $# -eq 0 ]]; then
+    echo "logs in ${dir}:"
+    ls -l "${dir}"
+  else
+    local f="${dir}/$1.log"
+    [[ -f "${f}" ]] || f="${dir}/$1"
+    [[ -f "${f}" ]] || die "no log '$1' in ${dir}"
+    cat "${f}"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
 # dispatch
 # ---------------------------------------------------------------------------------------------
 usage() {

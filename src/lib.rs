@@ -5,3 +5,5 @@
 
 pub mod api;
 pub mod crdgen;
+pub mod translate;
+pub mod cli;

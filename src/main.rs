@@ -1,12 +1,178 @@
-fn main() {
-    for (name, crd) in ecs_operator::crdgen::all() {
-        let y = ecs_operator::crdgen::to_yaml(&crd);
-        std::fs::create_dir_all("crds").unwrap();
-        std::fs::write(format!("crds/{name}"), &y).unwrap();
-        println!(
-            "{name} {} bytes, json {}",
-            y.len(),
-            serde_json::to_string(&crd).unwrap().len()
-        );
+//! `ecs-operator`: the binary. Parses flags and dispatches; everything else is in the library.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use ecs_operator::cli::{import, manifest, render};
+use ecs_operator::crdgen;
+use ecs_operator::translate::{Options, SecurityPolicy};
+
+#[derive(Parser)]
+#[command(name = "ecs-operator", version, about = "Run Amazon ECS task definitions and services on Kubernetes")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Translate custom resources (YAML/JSON) to the Kubernetes objects the operator would create.
+    Render {
+        /// A file, a directory of .yaml/.yml/.json files, or - for standard input.
+        #[arg(short = 'f', long = "filename")]
+        file: String,
+        #[command(flatten)]
+        policy: PolicyFlags,
+    },
+    /// Check custom resources and report every problem, without printing objects.
+    Validate {
+        /// A file, a directory of .yaml/.yml/.json files, or - for standard input.
+        #[arg(short = 'f', long = "filename")]
+        file: String,
+        #[command(flatten)]
+        policy: PolicyFlags,
+    },
+    /// Convert raw AWS JSON (register-task-definition / create-service / run-task input,
+    /// describe-task-definition / describe-services output) to custom resources.
+    Import {
+        /// The JSON file, or - for standard input.
+        file: String,
+        /// Namespace to put on the resources.
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+    },
+    /// Print the CustomResourceDefinitions (or write one file per CRD into a directory).
+    Crd {
+        /// Write `<plural>.<group>.yaml` files here instead of printing.
+        #[arg(long)]
+        out_dir: Option<std::path::PathBuf>,
+    },
+}
+
+/// The security policy: host-level features the generated pods may use.
+#[derive(Args, Clone, Debug, Default)]
+struct PolicyFlags {
+    /// Allow privileged containers.
+    #[arg(long, env = "ECS_OPERATOR_ALLOW_PRIVILEGED")]
+    allow_privileged: bool,
+    /// Allow host networking (networkMode host).
+    #[arg(long, env = "ECS_OPERATOR_ALLOW_HOST_NETWORK")]
+    allow_host_network: bool,
+    /// Allow the host PID namespace (pidMode host).
+    #[arg(long, env = "ECS_OPERATOR_ALLOW_HOST_PID")]
+    allow_host_pid: bool,
+    /// Allow the host IPC namespace (ipcMode host).
+    #[arg(long, env = "ECS_OPERATOR_ALLOW_HOST_IPC")]
+    allow_host_ipc: bool,
+    /// Allow host-path volumes (volumes[].host.sourcePath).
+    #[arg(long, env = "ECS_OPERATOR_ALLOW_HOST_PATH")]
+    allow_host_path: bool,
+    /// Allow host devices (linuxParameters.devices).
+    #[arg(long, env = "ECS_OPERATOR_ALLOW_HOST_DEVICES")]
+    allow_host_devices: bool,
+}
+
+impl PolicyFlags {
+    fn options(&self) -> Options {
+        Options {
+            policy: SecurityPolicy {
+                allow_privileged: self.allow_privileged,
+                allow_host_network: self.allow_host_network,
+                allow_host_pid: self.allow_host_pid,
+                allow_host_ipc: self.allow_host_ipc,
+                allow_host_path: self.allow_host_path,
+                allow_host_devices: self.allow_host_devices,
+            },
+        }
     }
+}
+
+/// Exit code for input that is readable but invalid.
+const INVALID: u8 = 1;
+/// Exit code for unreadable input.
+const UNREADABLE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Render { file, policy } => render_cmd(&file, &policy.options(), true),
+        Command::Validate { file, policy } => render_cmd(&file, &policy.options(), false),
+        Command::Import { file, namespace } => import_cmd(&file, namespace.as_deref()),
+        Command::Crd { out_dir } => crd_cmd(out_dir.as_deref()),
+    }
+}
+
+fn render_cmd(file: &str, options: &Options, print: bool) -> ExitCode {
+    let docs = match manifest::read_documents(file) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(UNREADABLE);
+        }
+    };
+    if docs.is_empty() {
+        eprintln!("error: {file}: no documents");
+        return ExitCode::from(UNREADABLE);
+    }
+    let out = render::render(&docs, options);
+    for w in &out.warnings {
+        eprintln!("warning: {w}");
+    }
+    for e in &out.errors {
+        eprintln!("error: {e}");
+    }
+    if !out.errors.is_empty() {
+        eprintln!("{} error(s); nothing rendered", out.errors.len());
+        return ExitCode::from(INVALID);
+    }
+    if print {
+        let _ = std::io::stdout().write_all(render::to_yaml(&out.objects).as_bytes());
+    } else {
+        eprintln!("valid: {} document(s), {} warning(s)", docs.len(), out.warnings.len());
+    }
+    ExitCode::SUCCESS
+}
+
+fn import_cmd(file: &str, namespace: Option<&str>) -> ExitCode {
+    let docs = match manifest::read_documents(file) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(UNREADABLE);
+        }
+    };
+    let mut resources = Vec::new();
+    for doc in &docs {
+        match import::import(&doc.value, namespace) {
+            Ok(imported) => {
+                for n in &imported.notes {
+                    eprintln!("note: {n}");
+                }
+                resources.extend(imported.resources);
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", doc.source);
+                return ExitCode::from(INVALID);
+            }
+        }
+    }
+    let _ = std::io::stdout().write_all(render::to_yaml(&resources).as_bytes());
+    ExitCode::SUCCESS
+}
+
+fn crd_cmd(out_dir: Option<&std::path::Path>) -> ExitCode {
+    for (name, crd) in crdgen::all() {
+        let yaml = crdgen::to_yaml(&crd);
+        match out_dir {
+            Some(dir) => {
+                if let Err(e) = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(dir.join(name), yaml)) {
+                    eprintln!("error: {}: {e}", dir.display());
+                    return ExitCode::from(UNREADABLE);
+                }
+            }
+            None => print!("{yaml}"),
+        }
+    }
+    ExitCode::SUCCESS
 }

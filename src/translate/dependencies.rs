@@ -1,0 +1,196 @@
+//! Container ordering (`dependsOn`) on Kubernetes: every container that others depend on runs
+//! before the main containers — as a native sidecar (init container with `restartPolicy:
+//! Always`) for START/HEALTHY, or as an ordinary init container for COMPLETE/SUCCESS — in a
+//! topological order. Unknown names and cycles are errors.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::api::ecs::{ContainerCondition, ContainerDefinition};
+
+use super::diagnostics::Report;
+
+/// How a container runs in the pod.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// An ordinary container.
+    Main,
+    /// A native sidecar: started (and, for HEALTHY, healthy) before later containers.
+    Sidecar { needs_healthy: bool },
+    /// Runs to completion before later containers start.
+    Init,
+}
+
+/// The role of every container (by index) and the order of the non-main ones.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ordering {
+    pub roles: Vec<Role>,
+    pub init_order: Vec<usize>,
+}
+
+/// Plan the ordering of `containers`, recording problems under `base`
+/// (`spec.containerDefinitions`).
+pub fn plan(containers: &[ContainerDefinition], base: &str, report: &mut Report) -> Ordering {
+    let index: BTreeMap<&str, usize> = containers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.name.as_deref().map(|n| (n, i)))
+        .collect();
+    let mut roles = vec![Role::Main; containers.len()];
+    // What each dependency is needed for: completion, or start/health.
+    let mut completes: BTreeSet<usize> = BTreeSet::new();
+    let mut starts: BTreeMap<usize, bool> = BTreeMap::new();
+    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); containers.len()];
+
+    for (i, c) in containers.iter().enumerate() {
+        for (j, dep) in c.depends_on.iter().flatten().enumerate() {
+            let path = format!("{base}[{i}].dependsOn[{j}]");
+            let Some(name) = dep.container_name.as_deref().filter(|n| !n.is_empty()) else {
+                report.error(format!("{path}.containerName"), "is required", None);
+                continue;
+            };
+            let Some(&target) = index.get(name) else {
+                let known: Vec<&str> = index.keys().copied().collect();
+                report.error(
+                    format!("{path}.containerName"),
+                    format!("names no container of this task definition: '{name}'"),
+                    Some(format!("use one of: {}", known.join(", "))),
+                );
+                continue;
+            };
+            if target == i {
+                report.error(format!("{path}.containerName"), "a container cannot depend on itself", None);
+                continue;
+            }
+            let Some(condition) = dep.condition else {
+                report.error(format!("{path}.condition"), "is required: START, COMPLETE, SUCCESS or HEALTHY", None);
+                continue;
+            };
+            edges[i].push(target);
+            let target_def = &containers[target];
+            match condition {
+                ContainerCondition::Start => {
+                    starts.entry(target).or_insert(false);
+                }
+                ContainerCondition::Healthy => {
+                    if target_def.health_check.is_none() {
+                        report.error(
+                            format!("{path}.condition"),
+                            format!("HEALTHY needs a healthCheck on container '{name}'"),
+                            Some(format!("add a healthCheck to '{name}' or use START")),
+                        );
+                    }
+                    starts.insert(target, true);
+                }
+                ContainerCondition::Complete | ContainerCondition::Success => {
+                    if target_def.essential.unwrap_or(true) {
+                        report.error(
+                            format!("{path}.condition"),
+                            format!("{} cannot be set on an essential container ('{name}')", condition.as_str()),
+                            Some(format!("set \"essential\": false on '{name}'")),
+                        );
+                    }
+                    if condition == ContainerCondition::Complete {
+                        report.warn(
+                            format!("{path}.condition"),
+                            "COMPLETE becomes an init container, which Kubernetes requires to exit 0: a non-zero exit blocks the task like SUCCESS",
+                        );
+                    }
+                    completes.insert(target);
+                }
+            }
+        }
+    }
+    for (&target, &healthy) in &starts {
+        if completes.contains(&target) {
+            let name = containers[target].name.as_deref().unwrap_or_default();
+            report.error(
+                format!("{base}[{target}].name"),
+                format!("container '{name}' is a dependency both to complete (COMPLETE/SUCCESS) and to stay running (START/HEALTHY)"),
+                Some("a container either runs to completion first or runs alongside; split it in two".to_string()),
+            );
+        } else {
+            roles[target] = Role::Sidecar { needs_healthy: healthy };
+        }
+    }
+    for &target in &completes {
+        roles[target] = Role::Init;
+    }
+
+    // Kahn's algorithm: dependencies before dependents, ties in definition order.
+    let mut remaining: Vec<usize> = edges.iter().map(Vec::len).collect();
+    let mut done = vec![false; containers.len()];
+    let mut order = Vec::with_capacity(containers.len());
+    loop {
+        let Some(next) = (0..containers.len()).find(|&i| !done[i] && remaining[i] == 0) else { break };
+        done[next] = true;
+        order.push(next);
+        for (i, deps) in edges.iter().enumerate() {
+            remaining[i] -= deps.iter().filter(|&&d| d == next).count();
+        }
+    }
+    if order.len() < containers.len() {
+        let cycle: Vec<&str> = (0..containers.len())
+            .filter(|&i| !done[i])
+            .map(|i| containers[i].name.as_deref().unwrap_or("?"))
+            .collect();
+        let first = (0..containers.len()).find(|&i| !done[i]).unwrap_or(0);
+        report.error(
+            format!("{base}[{first}].dependsOn"),
+            format!("dependsOn forms a cycle among containers: {}", cycle.join(", ")),
+            Some("remove one of the dependencies so the order is well-defined".to_string()),
+        );
+    }
+    let init_order = order.into_iter().filter(|&i| roles[i] != Role::Main).collect();
+    Ordering { roles, init_order }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ecs::{ContainerDependency, HealthCheck};
+
+    fn c(name: &str, deps: &[(&str, ContainerCondition)]) -> ContainerDefinition {
+        ContainerDefinition {
+            name: Some(name.into()),
+            depends_on: Some(
+                deps.iter()
+                    .map(|(n, cond)| ContainerDependency { container_name: Some(n.to_string()), condition: Some(*cond) })
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn healthy_sidecar_and_success_init_are_ordered() {
+        let mut envoy = c("envoy", &[]);
+        envoy.health_check = Some(HealthCheck { command: Some(vec!["CMD".into(), "x".into()]), ..Default::default() });
+        let mut migrate = c("migrate", &[]);
+        migrate.essential = Some(false);
+        let app = c("app", &[("envoy", ContainerCondition::Healthy), ("migrate", ContainerCondition::Success)]);
+        let mut r = Report::default();
+        let o = plan(&[app, envoy, migrate], "spec.containerDefinitions", &mut r);
+        assert!(r.is_ok(), "{:?}", r.errors);
+        assert_eq!(o.roles, vec![Role::Main, Role::Sidecar { needs_healthy: true }, Role::Init]);
+        assert_eq!(o.init_order, vec![1, 2]);
+    }
+
+    #[test]
+    fn unknown_names_cycles_and_essential_completion_are_errors() {
+        let mut r = Report::default();
+        plan(&[c("a", &[("nope", ContainerCondition::Start)])], "s", &mut r);
+        assert_eq!(r.errors[0].path, "s[0].dependsOn[0].containerName");
+
+        let mut r = Report::default();
+        plan(&[c("a", &[("b", ContainerCondition::Start)]), c("b", &[("a", ContainerCondition::Start)])], "s", &mut r);
+        assert!(r.errors.iter().any(|e| e.message.contains("cycle")), "{:?}", r.errors);
+
+        let mut r = Report::default();
+        plan(&[c("a", &[("b", ContainerCondition::Success)]), c("b", &[])], "s", &mut r);
+        assert!(r.errors[0].message.contains("essential"));
+
+        let mut r = Report::default();
+        plan(&[c("a", &[("b", ContainerCondition::Healthy)]), c("b", &[])], "s", &mut r);
+        assert!(r.errors[0].message.contains("healthCheck"));
+    }
+}

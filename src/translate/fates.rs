@@ -1,0 +1,136 @@
+//! The field-fate table (`field_fates.tsv`): what happens to every member of every ECS shape
+//! the custom resources accept — mapped, warned, rejected, read-only, or covered by its parent —
+//! and the walk that turns a spec into the warnings and errors the table prescribes, so no
+//! field is ever silently dropped.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::api::ecs::model::{Kind, SHAPES};
+
+use super::diagnostics::Report;
+
+/// The table, as committed.
+pub const TABLE: &str = include_str!("field_fates.tsv");
+
+/// What happens to a member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Has a Kubernetes effect (the translator handles it).
+    Mapped,
+    /// Accepted without a Kubernetes effect: a warning.
+    Warned,
+    /// Refused: an error.
+    Rejected,
+    /// Read-only output accepted and ignored: a warning.
+    ReadOnly,
+    /// Covered by the fate of the member that holds it.
+    Parent,
+}
+
+/// One row of the table.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub member: String,
+    pub fate: Fate,
+    pub note: String,
+}
+
+/// The parsed table, by `Shape.member`.
+pub fn table() -> &'static BTreeMap<String, Row> {
+    static TABLE_ROWS: OnceLock<BTreeMap<String, Row>> = OnceLock::new();
+    TABLE_ROWS.get_or_init(|| parse(TABLE).unwrap_or_else(|e| panic!("field_fates.tsv is malformed: {e}")))
+}
+
+/// Parse the table text.
+pub fn parse(text: &str) -> Result<BTreeMap<String, Row>, String> {
+    let mut rows = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut cols = line.splitn(3, '\t');
+        let member = cols.next().unwrap_or_default().trim().to_string();
+        let fate = match cols.next().map(str::trim) {
+            Some("mapped") => Fate::Mapped,
+            Some("warned") => Fate::Warned,
+            Some("rejected") => Fate::Rejected,
+            Some("readonly") => Fate::ReadOnly,
+            Some("parent") => Fate::Parent,
+            other => return Err(format!("line {}: unknown fate {other:?}", n + 1)),
+        };
+        let note = cols.next().unwrap_or_default().trim().to_string();
+        if rows.insert(member.clone(), Row { member, fate, note }).is_some() {
+            return Err(format!("line {}: duplicate row", n + 1));
+        }
+    }
+    Ok(rows)
+}
+
+fn members(shape: &str) -> Option<&'static [crate::api::ecs::model::Member]> {
+    SHAPES.iter().find(|(s, _)| *s == shape).map(|(_, m)| *m)
+}
+
+/// Nested shapes of the hand-written autoscaling block (camelCase, not in the ECS model).
+fn autoscaling_kind(shape: &str, member: &str) -> Kind {
+    match (shape, member) {
+        ("Autoscaling", "suspendedState") => Kind::Struct("SuspendedState"),
+        ("Autoscaling", "targetTrackingScalingPolicies") => Kind::ListOf("TargetTrackingScalingPolicy"),
+        ("Autoscaling", "stepScalingPolicies") => Kind::ListOf("StepScalingPolicy"),
+        ("TargetTrackingScalingPolicy", "predefinedMetricSpecification") => Kind::Struct("PredefinedMetricSpecification"),
+        ("TargetTrackingScalingPolicy", "customizedMetricSpecification") => Kind::Struct("CustomizedMetricSpecification"),
+        ("CustomizedMetricSpecification", "dimensions") => Kind::ListOf("MetricDimension"),
+        ("StepScalingPolicy", "stepAdjustments") => Kind::ListOf("StepAdjustment"),
+        _ => Kind::Scalar,
+    }
+}
+
+/// Walk `value` (an object of `shape`) and record what the table says about each member set.
+/// Members set to null, "", [] or {} count as unset.
+pub fn walk(shape: &str, value: &Value, path: &str, report: &mut Report) {
+    let Value::Object(map) = value else { return };
+    let known = members(shape);
+    for (key, v) in map {
+        if is_unset(v) || key == "kubernetes" {
+            continue;
+        }
+        let member_path = format!("{path}.{key}");
+        let Some(row) = table().get(&format!("{shape}.{key}")) else {
+            // Not in the table: the coverage test keeps this from happening for model members.
+            report.warn(member_path, "has no documented fate and is ignored");
+            continue;
+        };
+        match row.fate {
+            Fate::Warned | Fate::ReadOnly => report.warn(member_path, row.note.clone()),
+            Fate::Rejected => report.error(member_path, row.note.clone(), None),
+            Fate::Parent => {}
+            Fate::Mapped => {
+                let kind = known
+                    .and_then(|m| m.iter().find(|m| m.name == key))
+                    .map(|m| m.kind)
+                    .unwrap_or_else(|| autoscaling_kind(shape, key));
+                match kind {
+                    Kind::Struct(inner) => walk(inner, v, &member_path, report),
+                    Kind::ListOf(inner) => {
+                        for (i, item) in v.as_array().into_iter().flatten().enumerate() {
+                            walk(inner, item, &format!("{member_path}[{i}]"), report);
+                        }
+                    }
+                    Kind::Scalar => {}
+                }
+            }
+        }
+    }
+}
+
+fn is_unset(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}

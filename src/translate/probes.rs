@@ -1,0 +1,161 @@
+//! ECS `healthCheck` to Kubernetes probes: exec readiness and liveness with ECS timing
+//! (interval 30, timeout 5, retries 3), a startup probe that tolerates `startPeriod` and the
+//! service's `healthCheckGracePeriodSeconds`, and per-probe overrides from `spec.kubernetes`.
+
+use k8s_openapi::api::core::v1::{ExecAction, Probe};
+
+use crate::api::ecs::HealthCheck;
+use crate::api::{ProbeOverride, ProbeOverrides};
+
+use super::diagnostics::Report;
+
+/// ECS defaults for a health check.
+const INTERVAL: i32 = 30;
+const TIMEOUT: i32 = 5;
+const RETRIES: i32 = 3;
+
+/// The probes of one container.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Probes {
+    pub readiness: Option<Probe>,
+    pub liveness: Option<Probe>,
+    pub startup: Option<Probe>,
+}
+
+/// The exec command of an ECS health check: `CMD` runs the rest as is, `CMD-SHELL` through `/bin/sh -c`.
+pub fn exec_command(check: &HealthCheck, path: &str, report: &mut Report) -> Option<Vec<String>> {
+    let command = check.command.as_deref().unwrap_or_default();
+    match command.split_first() {
+        Some((kind, rest)) if kind == "CMD" && !rest.is_empty() => Some(rest.to_vec()),
+        Some((kind, rest)) if kind == "CMD-SHELL" && !rest.is_empty() => {
+            Some(vec!["/bin/sh".into(), "-c".into(), rest.join(" ")])
+        }
+        _ => {
+            report.error(
+                format!("{path}.command"),
+                "must start with \"CMD\" or \"CMD-SHELL\" followed by the command",
+                Some("e.g. [\"CMD-SHELL\", \"curl -f http://localhost/ || exit 1\"]".to_string()),
+            );
+            None
+        }
+    }
+}
+
+/// Probes for a container's health check. `grace_seconds` is the service's
+/// `healthCheckGracePeriodSeconds`: failures inside it do not count, like ECS.
+pub fn probes(
+    check: &HealthCheck,
+    grace_seconds: i32,
+    overrides: Option<&ProbeOverrides>,
+    path: &str,
+    report: &mut Report,
+) -> Probes {
+    let Some(command) = exec_command(check, path, report) else {
+        return Probes::default();
+    };
+    let interval = check.interval.unwrap_or(INTERVAL);
+    let timeout = check.timeout.unwrap_or(TIMEOUT);
+    let retries = check.retries.unwrap_or(RETRIES);
+    for (field, value, lo, hi) in [
+        ("interval", interval, 5, 300),
+        ("timeout", timeout, 2, 60),
+        ("retries", retries, 1, 10),
+    ] {
+        if !(lo..=hi).contains(&value) {
+            report.error(format!("{path}.{field}"), format!("is {value}; ECS allows {lo} to {hi}"), None);
+        }
+    }
+    let start_period = check.start_period.unwrap_or(0);
+    if !(0..=300).contains(&start_period) {
+        report.error(format!("{path}.startPeriod"), format!("is {start_period}; ECS allows 0 to 300"), None);
+    }
+    let base = Probe {
+        exec: Some(ExecAction { command: Some(command) }),
+        period_seconds: Some(interval),
+        timeout_seconds: Some(timeout),
+        failure_threshold: Some(retries),
+        ..Probe::default()
+    };
+    let tolerance = start_period.max(grace_seconds).max(0);
+    let startup = (tolerance > 0).then(|| Probe {
+        // Enough attempts to cover the tolerance, then ECS's retries on top.
+        failure_threshold: Some((tolerance + interval.max(1) - 1) / interval.max(1) + retries),
+        ..base.clone()
+    });
+    let apply = |probe: Option<Probe>, o: Option<&ProbeOverride>| -> Option<Probe> {
+        let Some(o) = o else { return probe };
+        if o.disabled == Some(true) {
+            return None;
+        }
+        probe.map(|mut p| {
+            p.period_seconds = o.period_seconds.or(p.period_seconds);
+            p.timeout_seconds = o.timeout_seconds.or(p.timeout_seconds);
+            p.failure_threshold = o.failure_threshold.or(p.failure_threshold);
+            p.initial_delay_seconds = o.initial_delay_seconds.or(p.initial_delay_seconds);
+            p
+        })
+    };
+    Probes {
+        readiness: apply(Some(base.clone()), overrides.and_then(|o| o.readiness.as_ref())),
+        liveness: apply(Some(base), overrides.and_then(|o| o.liveness.as_ref())),
+        startup: apply(startup, overrides.and_then(|o| o.startup.as_ref())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(cmd: &[&str]) -> HealthCheck {
+        HealthCheck { command: Some(cmd.iter().map(|s| s.to_string()).collect()), ..Default::default() }
+    }
+
+    #[test]
+    fn cmd_shell_runs_through_sh_with_ecs_defaults() {
+        let mut r = Report::default();
+        let p = probes(&check(&["CMD-SHELL", "curl -f http://localhost/ || exit 1"]), 0, None, "hc", &mut r);
+        let ready = p.readiness.unwrap();
+        assert_eq!(
+            ready.exec.unwrap().command.unwrap(),
+            vec!["/bin/sh", "-c", "curl -f http://localhost/ || exit 1"]
+        );
+        assert_eq!((ready.period_seconds, ready.timeout_seconds, ready.failure_threshold), (Some(30), Some(5), Some(3)));
+        assert!(p.startup.is_none());
+        assert!(r.is_ok());
+    }
+
+    #[test]
+    fn start_period_and_grace_become_a_startup_probe() {
+        let mut r = Report::default();
+        let mut hc = check(&["CMD", "/healthz"]);
+        hc.start_period = Some(60);
+        hc.interval = Some(10);
+        let p = probes(&hc, 120, None, "hc", &mut r);
+        assert_eq!(p.startup.unwrap().failure_threshold, Some(12 + 3));
+    }
+
+    #[test]
+    fn bad_command_and_ranges_are_errors_with_paths() {
+        let mut r = Report::default();
+        let mut hc = check(&["curl", "x"]);
+        hc.retries = Some(50);
+        probes(&hc, 0, None, "spec.containerDefinitions[0].healthCheck", &mut r);
+        assert_eq!(r.errors[0].path, "spec.containerDefinitions[0].healthCheck.command");
+        let mut r = Report::default();
+        probes(&{ let mut h = check(&["CMD", "x"]); h.retries = Some(50); h }, 0, None, "hc", &mut r);
+        assert_eq!(r.errors[0].path, "hc.retries");
+    }
+
+    #[test]
+    fn overrides_change_timing_or_disable() {
+        let mut r = Report::default();
+        let o = ProbeOverrides {
+            liveness: Some(ProbeOverride { disabled: Some(true), ..Default::default() }),
+            readiness: Some(ProbeOverride { period_seconds: Some(5), ..Default::default() }),
+            startup: None,
+        };
+        let p = probes(&check(&["CMD", "x"]), 0, Some(&o), "hc", &mut r);
+        assert!(p.liveness.is_none());
+        assert_eq!(p.readiness.unwrap().period_seconds, Some(5));
+    }
+}
