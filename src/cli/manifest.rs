@@ -76,7 +76,7 @@ pub fn typed<T: DeserializeOwned>(value: &Value) -> Result<(T, Vec<String>), Dia
     let mut unknown = Vec::new();
     let mut track = serde_path_to_error::Track::new();
     let de = serde_path_to_error::Deserializer::new(value, &mut track);
-    let typed: Result<T, _> = serde_ignored::deserialize(de, |path| unknown.push(path.to_string()));
+    let typed: Result<T, _> = serde_ignored::deserialize(de, |path| unknown.push(json_path(&path.to_string())));
     match typed {
         Ok(t) => Ok((t, unknown)),
         Err(e) => {
@@ -88,6 +88,22 @@ pub fn typed<T: DeserializeOwned>(value: &Value) -> Result<(T, Vec<String>), Dia
             })
         }
     }
+}
+
+/// serde_ignored's `a.?.0.b` (`?` for an Option) as the JSON path `a[0].b`.
+fn json_path(raw: &str) -> String {
+    let mut out = String::new();
+    for seg in raw.split('.').filter(|s| *s != "?") {
+        if seg.chars().all(|c| c.is_ascii_digit()) && !seg.is_empty() {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(seg);
+        }
+    }
+    out
 }
 
 /// Parse a document as one of this operator's kinds. Unknown fields are errors, as with

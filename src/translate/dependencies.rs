@@ -134,8 +134,15 @@ pub fn plan(containers: &[ContainerDefinition], base: &str, report: &mut Report)
             .map(|i| containers[i].name.as_deref().unwrap_or("?"))
             .collect();
         let first = (0..containers.len()).find(|&i| !done[i]).unwrap_or(0);
+        // Point at the first dependency that stays inside the cycle.
+        let edge = containers[first]
+            .depends_on
+            .iter()
+            .flatten()
+            .position(|d| d.container_name.as_deref().and_then(|n| index.get(n)).is_some_and(|&t| !done[t]))
+            .unwrap_or(0);
         report.error(
-            format!("{base}[{first}].dependsOn"),
+            format!("{base}[{first}].dependsOn[{edge}].containerName"),
             format!("dependsOn forms a cycle among containers: {}", cycle.join(", ")),
             Some("remove one of the dependencies so the order is well-defined".to_string()),
         );

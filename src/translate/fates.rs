@@ -134,3 +134,41 @@ fn is_unset(v: &Value) -> bool {
         _ => false,
     }
 }
+
+/// The table as the Markdown page `docs/field-mapping.md`.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# ECS field mapping\n\n\
+         Generated from `src/translate/field_fates.tsv` by `cargo test` (set `ECS_OPERATOR_BLESS=1` to rewrite); do not edit.\n\n\
+         Every member of every ECS shape the custom resources accept, and what becomes of it:\n\n\
+         - **mapped**: has a Kubernetes effect (what it becomes);\n\
+         - **warned**: accepted without a Kubernetes effect; the note is the warning shown in `render` and in status;\n\
+         - **rejected**: an error naming the field;\n\
+         - **readonly**: read-only output (from `describe-*`), accepted and ignored with a warning;\n\
+         - **parent**: covered by the fate of the member that holds it.\n",
+    );
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut shape = String::new();
+    for line in TABLE.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let mut cols = line.splitn(3, '\t');
+        let member = cols.next().unwrap_or_default();
+        let fate = cols.next().unwrap_or_default().trim();
+        let note = cols.next().unwrap_or_default().trim().replace('|', "\\|");
+        *counts.entry(match fate {
+            "mapped" => "mapped",
+            "warned" => "warned",
+            "rejected" => "rejected",
+            "readonly" => "readonly",
+            _ => "parent",
+        }).or_default() += 1;
+        let (s, m) = member.split_once('.').unwrap_or((member, ""));
+        if s != shape {
+            shape = s.to_string();
+            out.push_str(&format!("\n## {shape}\n\n| member | fate | note |\n|---|---|---|\n"));
+        }
+        out.push_str(&format!("| `{m}` | {fate} | {note} |\n"));
+    }
+    let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    out.push_str(&format!("\nIn all: {}.\n", summary.join(", ")));
+    out
+}
