@@ -255,13 +255,18 @@ kwokctl_() { "${KWOKCTL}" --name "${CLUSTER_NAME}" "$@"; }
 
 cluster_exists() { [[ -f "${CLUSTER_DIR}/kwok.yaml" ]]; }
 
-# PIDs of the cluster's component processes (kwokctl keeps one pid file per component).
+# PIDs of the cluster's component processes: kwokctl's pid files (no trailing newline), plus any
+# process still running a binary from this cluster's private bin dir.
 cluster_pids() {
-  local f
-  for f in "${CLUSTER_DIR}"/pids/*.pid; do
-    [[ -f "${f}" ]] && tr -dc '0-9\n' <"${f}" | head -n1
-  done
-  return 0
+  local f pid
+  {
+    for f in "${CLUSTER_DIR}"/pids/*.pid; do
+      [[ -f "${f}" ]] || continue
+      pid="$(<"${f}")"; pid="${pid//[!0-9]/}"
+      [[ -n "${pid}" ]] && echo "${pid}"
+    done
+    pgrep -f "^${CLUSTER_DIR}/bin/" 2>/dev/null || true
+  } | sort -un
 }
 
 # Healthy = every component process alive and the apiserver answers /readyz.
@@ -339,50 +344,73 @@ listening_of() {
 }
 
 teardown() {
-  local pids p left=""
+  local pids p alive out
   pids="$(cluster_pids | tr '\n' ' ')"
   save_logs
   if [[ -x "${KWOKCTL}" ]]; then
-    kwokctl_ delete cluster --kubeconfig "" >&2 || log "kwokctl delete cluster failed; cleaning up by pid"
-  fi
-  # Anything kwokctl missed: end exactly the PIDs this cluster started.
-  for p in ${pids}; do
-    if kill -0 "${p}" 2>/dev/null; then
-      log "process ${p} still alive after kwokctl delete: terminating it"
-      kill "${p}" 2>/dev/null || true
-      left+=" ${p}"
+    if ! out="$(kwokctl_ delete cluster --kubeconfig "" 2>&1)"; then
+      log "kwokctl delete cluster failed (cleaning up by pid):"
+      echo "${out}" >&2
     fi
-  done
-  if [[ -n "${left}" ]]; then
-    sleep 2
-    for p in ${left}; do kill -0 "${p}" 2>/dev/null && kill -9 "${p}" 2>/dev/null || true; done
+  fi
+  # Anything still alive: end exactly the PIDs of this cluster (TERM, then KILL after 15s).
+  alive="$(alive_of "${pids}")"
+  if [[ -n "${alive}" ]]; then
+    log "still running after kwokctl delete: ${alive}; sending SIGTERM"
+    for p in ${alive}; do kill "${p}" 2>/dev/null || true; done
+    local i
+    for i in $(seq 1 15); do
+      alive="$(alive_of "${alive}")"
+      [[ -z "${alive}" ]] && break
+      sleep 1
+    done
+    if [[ -n "${alive}" ]]; then
+      log "still running after 15s: ${alive}; sending SIGKILL"
+      for p in ${alive}; do kill -9 "${p}" 2>/dev/null || true; done
+      sleep 1
+    fi
   fi
   rm -rf "${CLUSTER_DIR}"
   rm -f "${KUBECONFIG_PATH}"
   # Verify: no process and no listening port left.
-  local alive="" ports
-  for p in ${pids}; do kill -0 "${p}" 2>/dev/null && alive+=" ${p}"; done
+  local ports
+  alive="$(alive_of "${pids}")"
   ports="$(listening_of "${pids}")"
   if [[ -n "${alive}" || -n "${ports}" ]]; then
-    die "teardown incomplete: alive pids:${alive:- none}; listening: ${ports:-none}"
+    die "teardown incomplete: alive pids: ${alive:-none}; listening: ${ports:-none}"
   fi
-  [[ -n "${pids// /}" ]] && log "stopped pids: ${pids}; no process or listening port left"
+  if [[ -n "${pids// /}" ]]; then
+    log "stopped pids: ${pids}- none alive, no listening port left"
+  fi
   return 0
+}
+
+# The PIDs of the list (space separated) that are still alive.
+alive_of() {
+  local p out=""
+  for p in $1; do
+    # a zombie is gone for our purposes
+    if kill -0 "${p}" 2>/dev/null && [[ "$(ps -o stat= -p "${p}" 2>/dev/null)" != Z* ]]; then out+="${p} "; fi
+  done
+  echo "${out% }"
 }
 
 apply_manifests() {
   # Stages first: nodes created before their stages would sit NotReady until the next event.
   kc apply -f "${KWOK_MANIFESTS}/stages-default.yaml" -f "${KWOK_MANIFESTS}/stages-simulate.yaml" >/dev/null
-  kc apply -f "${KWOK_MANIFESTS}/nodes.yaml" >/dev/null
+  kc apply -f "${KWOK_MANIFESTS}/nodes.yaml" -f "${KWOK_MANIFESTS}/node-agent.yaml" >/dev/null
 }
 
 wait_ready() {
-  wait_for "apiserver /readyz" 60 kc get --raw=/readyz
-  wait_for "nodes Ready" 60 kc wait --for=condition=Ready node --all --timeout=2s
-  wait_for "default ServiceAccount" 60 kc get serviceaccount default -n default
+  wait_for "apiserver /readyz" 60 kc get --raw=/readyz || return 1
+  wait_for "nodes Ready" 60 kc wait --for=condition=Ready node --all --timeout=2s || return 1
+  wait_for "default ServiceAccount" 60 kc get serviceaccount default -n default || return 1
   wait_for "metrics API (v1beta1.metrics.k8s.io Available)" 90 \
-    kc wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=2s
-  wait_for "node metrics (kubectl top node)" 90 kc top node ecs-node-a-m5
+    kc wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=2s || return 1
+  wait_for "node agents (DaemonSet kube-system/kwok-node-agent)" 60 \
+    kc rollout status daemonset/kwok-node-agent -n kube-system --timeout=2s || return 1
+  # metrics-server needs two scrapes (15s resolution) before it reports a node.
+  wait_for "node metrics (kubectl top node)" 90 kc top node ecs-node-a-m5 || return 1
 }
 
 cmd_up() {

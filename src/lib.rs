@@ -4,6 +4,6 @@
 //! with [`validate`]) → the controllers and the CLI, which are thin shells around it.
 
 pub mod api;
+pub mod cli;
 pub mod crdgen;
 pub mod translate;
-pub mod cli;

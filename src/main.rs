@@ -9,7 +9,11 @@ use ecs_operator::crdgen;
 use ecs_operator::translate::{Options, SecurityPolicy};
 
 #[derive(Parser)]
-#[command(name = "ecs-operator", version, about = "Run Amazon ECS task definitions and services on Kubernetes")]
+#[command(
+    name = "ecs-operator",
+    version,
+    about = "Run Amazon ECS task definitions and services on Kubernetes"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -129,7 +133,11 @@ fn render_cmd(file: &str, options: &Options, print: bool) -> ExitCode {
     if print {
         let _ = std::io::stdout().write_all(render::to_yaml(&out.objects).as_bytes());
     } else {
-        eprintln!("valid: {} document(s), {} warning(s)", docs.len(), out.warnings.len());
+        eprintln!(
+            "valid: {} document(s), {} warning(s)",
+            docs.len(),
+            out.warnings.len()
+        );
     }
     ExitCode::SUCCESS
 }
@@ -166,7 +174,9 @@ fn crd_cmd(out_dir: Option<&std::path::Path>) -> ExitCode {
         let yaml = crdgen::to_yaml(&crd);
         match out_dir {
             Some(dir) => {
-                if let Err(e) = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(dir.join(name), yaml)) {
+                if let Err(e) =
+                    std::fs::create_dir_all(dir).and_then(|_| std::fs::write(dir.join(name), yaml))
+                {
                     eprintln!("error: {}: {e}", dir.display());
                     return ExitCode::from(UNREADABLE);
                 }

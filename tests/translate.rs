@@ -11,7 +11,11 @@ use ecs_operator::translate::{Options, fates};
 use serde_json::Value;
 
 fn fixture(path: &str) -> Vec<manifest::Document> {
-    manifest::read_documents(&format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).expect("fixture reads")
+    manifest::read_documents(&format!(
+        "{}/tests/fixtures/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture reads")
 }
 
 fn render_fixture(path: &str) -> render::Rendered {
@@ -20,7 +24,15 @@ fn render_fixture(path: &str) -> render::Rendered {
 
 #[test]
 fn snapshots_of_representative_task_definitions() {
-    for case in ["web-alb", "envoy-sidecar", "migration-logrouter", "daemon-agent", "gpu-batch-task", "efs-and-host-volumes", "secrets"] {
+    for case in [
+        "web-alb",
+        "envoy-sidecar",
+        "migration-logrouter",
+        "daemon-agent",
+        "gpu-batch-task",
+        "efs-and-host-volumes",
+        "secrets",
+    ] {
         let out = render_fixture(&format!("render/{case}.yaml"));
         assert!(out.errors.is_empty(), "{case}: {:#?}", out.errors);
         let mut snapshot = render::to_yaml(&out.objects);
@@ -36,17 +48,32 @@ fn snapshots_of_representative_task_definitions() {
 #[test]
 fn invalid_fixtures_fail_with_the_field_path() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    files.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/render/host-path-rejected.yaml"));
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.push(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/render/host-path-rejected.yaml"),
+    );
     assert!(files.len() >= 7);
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
-        let expected = text.lines().find_map(|l| l.strip_prefix("# expect-error:")).expect("expect-error line").trim();
+        let expected = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# expect-error:"))
+            .expect("expect-error line")
+            .trim();
         let docs = manifest::parse_documents(&text, &f.display().to_string()).unwrap();
         let out = render::render(&docs, &Options::default());
-        assert!(out.objects.is_empty() || !out.errors.is_empty(), "{}", f.display());
         assert!(
-            out.errors.iter().any(|e| e.contains(&format!(": {expected}:"))),
+            out.objects.is_empty() || !out.errors.is_empty(),
+            "{}",
+            f.display()
+        );
+        assert!(
+            out.errors
+                .iter()
+                .any(|e| e.contains(&format!(": {expected}:"))),
             "{}: expected an error at {expected}, got {:#?}",
             f.display(),
             out.errors
@@ -72,7 +99,11 @@ fn all_errors_are_reported_at_once() {
         "spec.containerDefinitions[1].image",
         "spec.containerDefinitions[1].privileged",
     ] {
-        assert!(out.errors.iter().any(|e| e.contains(&format!(": {path}:"))), "{path} missing in {:#?}", out.errors);
+        assert!(
+            out.errors.iter().any(|e| e.contains(&format!(": {path}:"))),
+            "{path} missing in {:#?}",
+            out.errors
+        );
     }
 }
 
@@ -85,7 +116,11 @@ fn type_errors_and_unknown_fields_name_the_path() {
     )
     .unwrap();
     let out = render::render(&docs, &Options::default());
-    assert!(out.errors[0].contains("spec.containerDefinitions[0].memory"), "{:?}", out.errors);
+    assert!(
+        out.errors[0].contains("spec.containerDefinitions[0].memory"),
+        "{:?}",
+        out.errors
+    );
     let docs = manifest::parse_documents(
         r#"{"apiVersion": "ecs-operator.io/v1alpha1", "kind": "TaskDefinition", "metadata": {"name": "x"},
             "spec": {"containerDefinitions": [{"name": "a", "image": "x", "memory": 64, "imagee": "typo"}]}}"#,
@@ -93,7 +128,11 @@ fn type_errors_and_unknown_fields_name_the_path() {
     )
     .unwrap();
     let out = render::render(&docs, &Options::default());
-    assert!(out.errors[0].contains("spec.containerDefinitions[0].imagee: unknown field"), "{:?}", out.errors);
+    assert!(
+        out.errors[0].contains("spec.containerDefinitions[0].imagee: unknown field"),
+        "{:?}",
+        out.errors
+    );
 }
 
 #[test]
@@ -115,17 +154,34 @@ fn explicit_nulls_and_empty_strings_are_accepted() {
 fn official_aws_examples_import_and_render() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aws-examples");
     let mut imported = Vec::new();
-    for name in ["RegisterTaskDefinition-1-input", "DescribeTaskDefinition-1-output", "CreateService-1-input", "CreateService-2-input", "DescribeServices-1-output", "RunTask-1-input"] {
-        let value: Value = serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap()).unwrap();
+    for name in [
+        "RegisterTaskDefinition-1-input",
+        "DescribeTaskDefinition-1-output",
+        "CreateService-1-input",
+        "CreateService-2-input",
+        "DescribeServices-1-output",
+        "RunTask-1-input",
+    ] {
+        let value: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap(),
+        )
+        .unwrap();
         let out = import::import(&value, None).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!out.resources.is_empty(), "{name}");
         for r in out.resources {
-            let doc = manifest::Document { source: name.into(), value: r };
+            let doc = manifest::Document {
+                source: name.into(),
+                value: r,
+            };
             manifest::resource(&doc).unwrap_or_else(|e| panic!("{name}: {e:?}"));
             imported.push(doc);
         }
     }
-    let tds: Vec<_> = imported.iter().filter(|d| d.value["kind"] == "TaskDefinition").cloned().collect();
+    let tds: Vec<_> = imported
+        .iter()
+        .filter(|d| d.value["kind"] == "TaskDefinition")
+        .cloned()
+        .collect();
     let out = render::render(&tds, &Options::default());
     assert!(out.errors.is_empty(), "{:#?}", out.errors);
     assert!(out.objects.is_empty() || out.objects.iter().all(|o| o["kind"].is_string()));
@@ -149,25 +205,52 @@ fn every_ecs_member_has_a_documented_fate() {
             }
         }
     }
-    let autoscaling = serde_json::to_value(schemars::schema_for!(ecs_operator::api::AutoscalingSpec)).unwrap();
+    let autoscaling =
+        serde_json::to_value(schemars::schema_for!(ecs_operator::api::AutoscalingSpec)).unwrap();
     for key in autoscaling["properties"].as_object().unwrap().keys() {
         if !table.contains_key(&format!("Autoscaling.{key}")) {
             missing.push(format!("Autoscaling.{key}"));
         }
     }
-    assert!(missing.is_empty(), "members without a fate in field_fates.tsv: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "members without a fate in field_fates.tsv: {missing:#?}"
+    );
     let known: std::collections::BTreeSet<String> = SHAPES
         .iter()
         .flat_map(|(s, ms)| ms.iter().map(move |m| format!("{s}.{}", m.name)))
-        .chain(READ_ONLY.iter().flat_map(|(s, ms)| ms.iter().map(move |m| format!("{s}.{m}"))))
+        .chain(
+            READ_ONLY
+                .iter()
+                .flat_map(|(s, ms)| ms.iter().map(move |m| format!("{s}.{m}"))),
+        )
         .collect();
     for (member, row) in table {
-        let autoscaling_row = ["Autoscaling.", "SuspendedState.", "TargetTracking", "PredefinedMetric", "CustomizedMetric", "MetricDimension.", "StepScaling", "StepAdjustment."]
-            .iter()
-            .any(|p| member.starts_with(p));
-        assert!(known.contains(member) || autoscaling_row, "{member} is in the table but not in the ECS model");
-        if matches!(row.fate, fates::Fate::Warned | fates::Fate::Rejected | fates::Fate::ReadOnly) {
-            assert!(row.note.len() > 20, "{member}: a {:?} row needs a user-facing note", row.fate);
+        let autoscaling_row = [
+            "Autoscaling.",
+            "SuspendedState.",
+            "TargetTracking",
+            "PredefinedMetric",
+            "CustomizedMetric",
+            "MetricDimension.",
+            "StepScaling",
+            "StepAdjustment.",
+        ]
+        .iter()
+        .any(|p| member.starts_with(p));
+        assert!(
+            known.contains(member) || autoscaling_row,
+            "{member} is in the table but not in the ECS model"
+        );
+        if matches!(
+            row.fate,
+            fates::Fate::Warned | fates::Fate::Rejected | fates::Fate::ReadOnly
+        ) {
+            assert!(
+                row.note.len() > 20,
+                "{member}: a {:?} row needs a user-facing note",
+                row.fate
+            );
         }
     }
 }
@@ -176,7 +259,10 @@ fn every_ecs_member_has_a_documented_fate() {
 fn warned_and_rejected_fields_are_never_silent() {
     // Every warned or rejected member of ContainerDefinition, set alone, yields a diagnostic at its path.
     let table = fates::table();
-    for (member, row) in table.iter().filter(|(m, _)| m.starts_with("ContainerDefinition.")) {
+    for (member, row) in table
+        .iter()
+        .filter(|(m, _)| m.starts_with("ContainerDefinition."))
+    {
         let field = member.trim_start_matches("ContainerDefinition.");
         if !matches!(row.fate, fates::Fate::Warned | fates::Fate::Rejected) {
             continue;
@@ -186,7 +272,11 @@ fn warned_and_rejected_fields_are_never_silent() {
         let mut report = ecs_operator::translate::Report::default();
         fates::walk("RegisterTaskDefinitionRequest", &value, "spec", &mut report);
         let path = format!("spec.containerDefinitions[0].{field}");
-        let found = report.warnings.iter().chain(&report.errors).any(|d| d.path == path);
+        let found = report
+            .warnings
+            .iter()
+            .chain(&report.errors)
+            .any(|d| d.path == path);
         assert!(found, "{path} produced no diagnostic");
     }
 }
@@ -194,9 +284,15 @@ fn warned_and_rejected_fields_are_never_silent() {
 #[test]
 fn committed_crds_match_the_types() {
     for (name, crd) in crdgen::all() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds").join(name);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("crds")
+            .join(name);
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert_eq!(committed, crdgen::to_yaml(&crd), "crds/{name} drifted from the types: run `cargo run -- crd --out-dir crds`");
+        assert_eq!(
+            committed,
+            crdgen::to_yaml(&crd),
+            "crds/{name} drifted from the types: run `cargo run -- crd --out-dir crds`"
+        );
         // Client-side `kubectl apply` stores the object in an annotation limited to 262144 bytes.
         let json = serde_json::to_string(&crd).unwrap();
         assert!(json.len() < 262_144, "{name} is {} bytes", json.len());
@@ -211,7 +307,10 @@ fn field_mapping_page_is_current() {
         std::fs::write(&path, &generated).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(committed == generated, "docs/field-mapping.md is stale: run `ECS_OPERATOR_BLESS=1 cargo test --test translate field_mapping`");
+    assert!(
+        committed == generated,
+        "docs/field-mapping.md is stale: run `ECS_OPERATOR_BLESS=1 cargo test --test translate field_mapping`"
+    );
 }
 
 /// Every rendered object deserializes as the k8s-openapi type of its kind, with no field left over.
@@ -220,10 +319,22 @@ fn rendered_objects_are_valid_kubernetes_types() {
     use k8s_openapi::api::{apps::v1 as apps, autoscaling::v2 as hpa, core::v1 as core};
     fn strict<T: serde::de::DeserializeOwned>(v: &Value) {
         let (_, unknown) = manifest::typed::<T>(v).unwrap_or_else(|e| panic!("{}: {e}", v["kind"]));
-        assert!(unknown.is_empty(), "{}: unknown fields {unknown:?}", v["kind"]);
+        assert!(
+            unknown.is_empty(),
+            "{}: unknown fields {unknown:?}",
+            v["kind"]
+        );
     }
     let mut kinds = std::collections::BTreeSet::new();
-    for case in ["web-alb", "envoy-sidecar", "migration-logrouter", "daemon-agent", "gpu-batch-task", "efs-and-host-volumes", "secrets"] {
+    for case in [
+        "web-alb",
+        "envoy-sidecar",
+        "migration-logrouter",
+        "daemon-agent",
+        "gpu-batch-task",
+        "efs-and-host-volumes",
+        "secrets",
+    ] {
         for o in render_fixture(&format!("render/{case}.yaml")).objects {
             let kind = o["kind"].as_str().unwrap().to_string();
             match kind.as_str() {
@@ -241,7 +352,15 @@ fn rendered_objects_are_valid_kubernetes_types() {
             kinds.insert(kind);
         }
     }
-    for k in ["Deployment", "DaemonSet", "Pod", "Service", "ServiceAccount", "PersistentVolume", "HorizontalPodAutoscaler"] {
+    for k in [
+        "Deployment",
+        "DaemonSet",
+        "Pod",
+        "Service",
+        "ServiceAccount",
+        "PersistentVolume",
+        "HorizontalPodAutoscaler",
+    ] {
         assert!(kinds.contains(k), "no fixture rendered a {k}");
     }
 }

@@ -2,6 +2,9 @@
 //! request shapes field for field, with Kubernetes-only settings under `spec.kubernetes`.
 //! No I/O here: types, schema helpers and the shared status vocabulary.
 
+// kube's repeated `printcolumn(type_ = …)` attributes are distinct columns, not duplicates.
+#![allow(clippy::duplicated_attributes)]
+
 pub mod autoscaling;
 pub mod cluster;
 pub mod conditions;

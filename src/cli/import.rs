@@ -17,40 +17,66 @@ pub struct Imported {
 }
 
 fn request_members(shape: &str) -> Vec<&'static str> {
-    SHAPES.iter().find(|(s, _)| *s == shape).map(|(_, m)| m.iter().map(|m| m.name).collect()).unwrap_or_default()
+    SHAPES
+        .iter()
+        .find(|(s, _)| *s == shape)
+        .map(|(_, m)| m.iter().map(|m| m.name).collect())
+        .unwrap_or_default()
 }
 
 fn read_only(shape: &str) -> &'static [&'static str] {
-    READ_ONLY.iter().find(|(s, _)| *s == shape).map(|(_, m)| *m).unwrap_or(&[])
+    READ_ONLY
+        .iter()
+        .find(|(s, _)| *s == shape)
+        .map(|(_, m)| *m)
+        .unwrap_or(&[])
 }
 
 /// Convert one AWS JSON document.
 pub fn import(value: &Value, namespace: Option<&str>) -> Result<Imported, String> {
     let mut out = Imported::default();
-    let obj = value.as_object().ok_or("expected a JSON object from the AWS CLI or API")?;
+    let obj = value
+        .as_object()
+        .ok_or("expected a JSON object from the AWS CLI or API")?;
     if let Some(Value::Object(td)) = obj.get("taskDefinition") {
         // describe-task-definition output: {"taskDefinition": {...}, "tags": [...]}
         let mut td = td.clone();
-        if let Some(tags) = obj.get("tags").filter(|t| t.as_array().is_some_and(|a| !a.is_empty())) {
+        if let Some(tags) = obj
+            .get("tags")
+            .filter(|t| t.as_array().is_some_and(|a| !a.is_empty()))
+        {
             td.insert("tags".into(), tags.clone());
         }
-        out.resources.push(task_definition(td, namespace, &mut out.notes)?);
+        out.resources
+            .push(task_definition(td, namespace, &mut out.notes)?);
     } else if let Some(Value::Array(services)) = obj.get("services") {
         for s in services {
             let s = s.as_object().ok_or("services[] holds objects")?;
-            out.resources.push(service(s.clone(), namespace, &mut out.notes)?);
+            out.resources
+                .push(service(s.clone(), namespace, &mut out.notes)?);
         }
-        if obj.get("failures").and_then(Value::as_array).is_some_and(|f| !f.is_empty()) {
-            out.notes.push("failures: the describe output lists failures; those services were not imported".into());
+        if obj
+            .get("failures")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty())
+        {
+            out.notes.push(
+                "failures: the describe output lists failures; those services were not imported"
+                    .into(),
+            );
         }
     } else if let Some(Value::Object(s)) = obj.get("service") {
-        out.resources.push(service(s.clone(), namespace, &mut out.notes)?);
+        out.resources
+            .push(service(s.clone(), namespace, &mut out.notes)?);
     } else if obj.contains_key("containerDefinitions") {
-        out.resources.push(task_definition(obj.clone(), namespace, &mut out.notes)?);
+        out.resources
+            .push(task_definition(obj.clone(), namespace, &mut out.notes)?);
     } else if obj.contains_key("serviceName") {
-        out.resources.push(service(obj.clone(), namespace, &mut out.notes)?);
+        out.resources
+            .push(service(obj.clone(), namespace, &mut out.notes)?);
     } else if obj.get("taskDefinition").is_some_and(Value::is_string) {
-        out.resources.push(run_task(obj.clone(), namespace, &mut out.notes)?);
+        out.resources
+            .push(run_task(obj.clone(), namespace, &mut out.notes)?);
     } else {
         return Err("not recognized: expected register-task-definition input, describe-task-definition output, create-service input/output, describe-services output or run-task input".into());
     }
@@ -58,7 +84,12 @@ pub fn import(value: &Value, namespace: Option<&str>) -> Result<Imported, String
 }
 
 /// Keep the request members of `shape`; strip read-only ones and unknown ones with a note.
-fn keep_request_members(mut obj: Map<String, Value>, shape: &str, what: &str, notes: &mut Vec<String>) -> Map<String, Value> {
+fn keep_request_members(
+    mut obj: Map<String, Value>,
+    shape: &str,
+    what: &str,
+    notes: &mut Vec<String>,
+) -> Map<String, Value> {
     let members = request_members(shape);
     let ro = read_only(shape);
     let keys: Vec<String> = obj.keys().cloned().collect();
@@ -73,7 +104,9 @@ fn keep_request_members(mut obj: Map<String, Value>, shape: &str, what: &str, no
         if ro.contains(&k.as_str()) {
             notes.push(format!("{what}: stripped read-only field '{k}'"));
         } else {
-            notes.push(format!("{what}: stripped '{k}': not a member of the ECS {shape} this version knows"));
+            notes.push(format!(
+                "{what}: stripped '{k}': not a member of the ECS {shape} this version knows"
+            ));
         }
     }
     obj
@@ -87,9 +120,22 @@ fn metadata(name: &str, namespace: Option<&str>) -> Value {
     m
 }
 
-fn task_definition(obj: Map<String, Value>, namespace: Option<&str>, notes: &mut Vec<String>) -> Result<Value, String> {
-    let family = obj.get("family").and_then(Value::as_str).ok_or("the task definition has no family")?.to_string();
-    let spec = keep_request_members(obj, "RegisterTaskDefinitionRequest", &format!("TaskDefinition/{family}"), notes);
+fn task_definition(
+    obj: Map<String, Value>,
+    namespace: Option<&str>,
+    notes: &mut Vec<String>,
+) -> Result<Value, String> {
+    let family = obj
+        .get("family")
+        .and_then(Value::as_str)
+        .ok_or("the task definition has no family")?
+        .to_string();
+    let spec = keep_request_members(
+        obj,
+        "RegisterTaskDefinitionRequest",
+        &format!("TaskDefinition/{family}"),
+        notes,
+    );
     Ok(json!({
         "apiVersion": "ecs-operator.io/v1alpha1",
         "kind": "TaskDefinition",
@@ -98,21 +144,38 @@ fn task_definition(obj: Map<String, Value>, namespace: Option<&str>, notes: &mut
     }))
 }
 
-fn service(mut obj: Map<String, Value>, namespace: Option<&str>, notes: &mut Vec<String>) -> Result<Value, String> {
-    let name = obj.get("serviceName").and_then(Value::as_str).ok_or("the service has no serviceName")?.to_string();
+fn service(
+    mut obj: Map<String, Value>,
+    namespace: Option<&str>,
+    notes: &mut Vec<String>,
+) -> Result<Value, String> {
+    let name = obj
+        .get("serviceName")
+        .and_then(Value::as_str)
+        .ok_or("the service has no serviceName")?
+        .to_string();
     let what = format!("Service/{name}");
     // describe-services output names the cluster by ARN in clusterArn.
-    if let Some(arn) = obj.remove("clusterArn").and_then(|v| v.as_str().map(str::to_string)) {
+    if let Some(arn) = obj
+        .remove("clusterArn")
+        .and_then(|v| v.as_str().map(str::to_string))
+    {
         obj.insert("cluster".into(), json!(cluster_name(&arn)));
     }
-    if let Some(td) = obj.get("taskDefinition").and_then(Value::as_str).map(str::to_string) {
+    if let Some(td) = obj
+        .get("taskDefinition")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    {
         let (family, revision) = parse_task_definition_ref(&td);
         let short = match revision {
             Some(r) => format!("{family}:{r}"),
             None => family,
         };
         if short != td {
-            notes.push(format!("{what}: taskDefinition '{td}' written as '{short}'"));
+            notes.push(format!(
+                "{what}: taskDefinition '{td}' written as '{short}'"
+            ));
         }
         obj.insert("taskDefinition".into(), json!(short));
     }
@@ -128,8 +191,15 @@ fn service(mut obj: Map<String, Value>, namespace: Option<&str>, notes: &mut Vec
     }))
 }
 
-fn run_task(obj: Map<String, Value>, namespace: Option<&str>, notes: &mut Vec<String>) -> Result<Value, String> {
-    let td = obj.get("taskDefinition").and_then(Value::as_str).unwrap_or_default();
+fn run_task(
+    obj: Map<String, Value>,
+    namespace: Option<&str>,
+    notes: &mut Vec<String>,
+) -> Result<Value, String> {
+    let td = obj
+        .get("taskDefinition")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let (family, _) = parse_task_definition_ref(td);
     let name = format!("{family}-task");
     let spec = keep_request_members(obj, "RunTaskRequest", &format!("Task/{name}"), notes);

@@ -30,7 +30,8 @@ pub struct Document {
 pub fn read_documents(path: &str) -> Result<Vec<Document>, String> {
     if path == "-" {
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| format!("reading standard input: {e}"))?;
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| format!("reading standard input: {e}"))?;
         return parse_documents(&text, "<stdin>");
     }
     let p = Path::new(path);
@@ -38,7 +39,11 @@ pub fn read_documents(path: &str) -> Result<Vec<Document>, String> {
         let mut files: Vec<_> = std::fs::read_dir(p)
             .map_err(|e| format!("{path}: {e}"))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|f| f.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json")))
+            .filter(|f| {
+                f.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+            })
             .collect();
         files.sort();
         let mut docs = Vec::new();
@@ -55,17 +60,31 @@ pub fn read_documents(path: &str) -> Result<Vec<Document>, String> {
 /// Split `text` into documents: JSON (one value) or multi-document YAML.
 pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Document>, String> {
     if text.trim_start().starts_with(['{', '[']) {
-        let value: Value = serde_json::from_str(text).map_err(|e| format!("{source}: invalid JSON: {e}"))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| format!("{source}: invalid JSON: {e}"))?;
         return Ok(match value {
-            Value::Array(items) => items.into_iter().map(|value| Document { source: source.into(), value }).collect(),
-            value => vec![Document { source: source.into(), value }],
+            Value::Array(items) => items
+                .into_iter()
+                .map(|value| Document {
+                    source: source.into(),
+                    value,
+                })
+                .collect(),
+            value => vec![Document {
+                source: source.into(),
+                value,
+            }],
         });
     }
     let mut docs = Vec::new();
     for (i, de) in serde_norway::Deserializer::from_str(text).enumerate() {
-        let value: Value = serde::Deserialize::deserialize(de).map_err(|e| format!("{source}: document {}: invalid YAML: {e}", i + 1))?;
+        let value: Value = serde::Deserialize::deserialize(de)
+            .map_err(|e| format!("{source}: document {}: invalid YAML: {e}", i + 1))?;
         if !value.is_null() {
-            docs.push(Document { source: source.into(), value });
+            docs.push(Document {
+                source: source.into(),
+                value,
+            });
         }
     }
     Ok(docs)
@@ -76,13 +95,18 @@ pub fn typed<T: DeserializeOwned>(value: &Value) -> Result<(T, Vec<String>), Dia
     let mut unknown = Vec::new();
     let mut track = serde_path_to_error::Track::new();
     let de = serde_path_to_error::Deserializer::new(value, &mut track);
-    let typed: Result<T, _> = serde_ignored::deserialize(de, |path| unknown.push(json_path(&path.to_string())));
+    let typed: Result<T, _> =
+        serde_ignored::deserialize(de, |path| unknown.push(json_path(&path.to_string())));
     match typed {
         Ok(t) => Ok((t, unknown)),
         Err(e) => {
             let path = track.path().to_string();
             Err(Diagnostic {
-                path: if path == "." { "(document)".into() } else { path },
+                path: if path == "." {
+                    "(document)".into()
+                } else {
+                    path
+                },
                 message: e.to_string(),
                 hint: None,
             })
@@ -109,8 +133,16 @@ fn json_path(raw: &str) -> String {
 /// Parse a document as one of this operator's kinds. Unknown fields are errors, as with
 /// `kubectl apply`'s strict field validation.
 pub fn resource(doc: &Document) -> Result<Resource, Vec<Diagnostic>> {
-    let api_version = doc.value.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
-    let kind = doc.value.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let api_version = doc
+        .value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let kind = doc
+        .value
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let expected = format!("{}/{}", crate::api::GROUP, crate::api::VERSION);
     if api_version != expected {
         return Err(vec![Diagnostic {
@@ -119,7 +151,10 @@ pub fn resource(doc: &Document) -> Result<Resource, Vec<Diagnostic>> {
             hint: Some("raw AWS JSON? convert it first: ecs-operator import FILE".into()),
         }]);
     }
-    fn finish<T: DeserializeOwned>(v: &Value, wrap: fn(Box<T>) -> Resource) -> Result<Resource, Vec<Diagnostic>> {
+    fn finish<T: DeserializeOwned>(
+        v: &Value,
+        wrap: fn(Box<T>) -> Resource,
+    ) -> Result<Resource, Vec<Diagnostic>> {
         let (t, mut unknown) = typed::<T>(v).map_err(|d| vec![d])?;
         // The generated root types check apiVersion and kind themselves rather than store them.
         unknown.retain(|p| p != "apiVersion" && p != "kind");

@@ -50,30 +50,52 @@ pub fn render(docs: &[Document], options: &Options) -> Rendered {
         let label = format!(
             "{} {}/{}",
             doc.source,
-            doc.value.get("kind").and_then(|k| k.as_str()).unwrap_or("?"),
-            doc.value.pointer("/metadata/name").and_then(|k| k.as_str()).unwrap_or("?")
+            doc.value
+                .get("kind")
+                .and_then(|k| k.as_str())
+                .unwrap_or("?"),
+            doc.value
+                .pointer("/metadata/name")
+                .and_then(|k| k.as_str())
+                .unwrap_or("?")
         );
         match resource(doc) {
             Ok(Resource::TaskDefinition(t)) => tds.push(*t),
             Ok(Resource::Service(s)) => services.push(*s),
             Ok(Resource::Task(t)) => tasks.push(*t),
             Ok(Resource::Cluster(c)) => clusters.push(*c),
-            Err(diags) => out.errors.extend(diags.iter().map(|d| format!("{label}: {d}"))),
+            Err(diags) => out
+                .errors
+                .extend(diags.iter().map(|d| format!("{label}: {d}"))),
         }
     }
     let mut by_family: BTreeMap<String, &TaskDefinition> = BTreeMap::new();
     for td in &tds {
-        let name = format!("TaskDefinition/{}", td.metadata.name.as_deref().unwrap_or("?"));
+        let name = format!(
+            "TaskDefinition/{}",
+            td.metadata.name.as_deref().unwrap_or("?")
+        );
         if td.metadata.name.as_deref().is_none_or(str::is_empty) {
-            out.errors.push(format!("{name}: metadata.name: is required"));
+            out.errors
+                .push(format!("{name}: metadata.name: is required"));
             continue;
         }
         by_family.insert(td.family(), td);
-        let r = TaskDefinitionRef { family: td.family(), revision: 1, namespace: td.metadata.namespace.clone(), spec: td.spec.clone() };
+        let r = TaskDefinitionRef {
+            family: td.family(),
+            revision: 1,
+            namespace: td.metadata.namespace.clone(),
+            spec: td.spec.clone(),
+        };
         match family::translate(&r, options) {
             Ok(((_, objects), warnings)) => {
                 note(&mut out.warnings, &name, &warnings);
-                let family::FamilyObjects { service_account, persistent_volumes, claims, external_secrets } = objects;
+                let family::FamilyObjects {
+                    service_account,
+                    persistent_volumes,
+                    claims,
+                    external_secrets,
+                } = objects;
                 out.objects.extend(service_account.iter().map(to_value));
                 out.objects.extend(persistent_volumes.iter().map(to_value));
                 out.objects.extend(claims.iter().map(to_value));
@@ -84,13 +106,23 @@ pub fn render(docs: &[Document], options: &Options) -> Rendered {
     }
     let find_cluster = |name: Option<&str>| -> Option<&Cluster> {
         let n = cluster_name(name?);
-        clusters.iter().find(|c| c.metadata.name.as_deref() == Some(n) || c.spec.cluster_name.as_deref() == Some(n))
+        clusters.iter().find(|c| {
+            c.metadata.name.as_deref() == Some(n) || c.spec.cluster_name.as_deref() == Some(n)
+        })
     };
-    let resolve = |raw: Option<&str>, who: &str, errors: &mut Vec<String>| -> Option<TaskDefinitionRef> {
+    let resolve = |raw: Option<&str>,
+                   who: &str,
+                   errors: &mut Vec<String>|
+     -> Option<TaskDefinitionRef> {
         let raw = raw.filter(|r| !r.is_empty())?;
         let (fam, rev) = parse_task_definition_ref(raw);
         match by_family.get(&fam) {
-            Some(td) => Some(TaskDefinitionRef { family: fam, revision: rev.unwrap_or(1), namespace: td.metadata.namespace.clone(), spec: td.spec.clone() }),
+            Some(td) => Some(TaskDefinitionRef {
+                family: fam,
+                revision: rev.unwrap_or(1),
+                namespace: td.metadata.namespace.clone(),
+                spec: td.spec.clone(),
+            }),
             None => {
                 errors.push(format!("{who}: spec.taskDefinition: task definition family '{fam}' is not among the input documents (render needs it alongside)"));
                 None
@@ -99,11 +131,19 @@ pub fn render(docs: &[Document], options: &Options) -> Rendered {
     };
     for svc in &services {
         let who = format!("Service/{}", svc.metadata.name.as_deref().unwrap_or("?"));
-        if svc.spec.task_definition.as_deref().is_none_or(str::is_empty) {
-            out.errors.push(format!("{who}: spec.taskDefinition: is required"));
+        if svc
+            .spec
+            .task_definition
+            .as_deref()
+            .is_none_or(str::is_empty)
+        {
+            out.errors
+                .push(format!("{who}: spec.taskDefinition: is required"));
             continue;
         }
-        let Some(td) = resolve(svc.spec.task_definition.as_deref(), &who, &mut out.errors) else { continue };
+        let Some(td) = resolve(svc.spec.task_definition.as_deref(), &who, &mut out.errors) else {
+            continue;
+        };
         let cluster = find_cluster(svc.spec.cluster.as_deref());
         if svc.spec.cluster.is_some() && cluster.is_none() {
             out.warnings.push(format!("{who}: spec.cluster: cluster not among the input documents; capacity providers follow the label convention"));
@@ -111,7 +151,13 @@ pub fn render(docs: &[Document], options: &Options) -> Rendered {
         match service::translate(svc, &td, cluster.map(|c| &c.spec), options) {
             Ok((objects, warnings)) => {
                 note(&mut out.warnings, &who, &warnings);
-                let service::ServiceObjects { workloads, networking, hpa, selector: _, desired_count: _ } = objects;
+                let service::ServiceObjects {
+                    workloads,
+                    networking,
+                    hpa,
+                    selector: _,
+                    desired_count: _,
+                } = objects;
                 for w in &workloads {
                     out.objects.push(match w {
                         Workload::Deployment(d) => to_value(d),
@@ -129,7 +175,8 @@ pub fn render(docs: &[Document], options: &Options) -> Rendered {
         let who = format!("Task/{}", t.metadata.name.as_deref().unwrap_or("?"));
         let Some(td) = resolve(t.spec.task_definition.as_deref(), &who, &mut out.errors) else {
             if t.spec.task_definition.as_deref().is_none_or(str::is_empty) {
-                out.errors.push(format!("{who}: spec.taskDefinition: is required"));
+                out.errors
+                    .push(format!("{who}: spec.taskDefinition: is required"));
             }
             continue;
         };

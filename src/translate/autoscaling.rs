@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::autoscaling::v2::{
-    CrossVersionObjectReference, ExternalMetricSource, HPAScalingPolicy, HPAScalingRules, HorizontalPodAutoscaler,
-    HorizontalPodAutoscalerBehavior, HorizontalPodAutoscalerSpec, MetricIdentifier, MetricSpec, MetricTarget,
-    ResourceMetricSource,
+    CrossVersionObjectReference, ExternalMetricSource, HPAScalingPolicy, HPAScalingRules,
+    HorizontalPodAutoscaler, HorizontalPodAutoscalerBehavior, HorizontalPodAutoscalerSpec,
+    MetricIdentifier, MetricSpec, MetricTarget, ResourceMetricSource,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -36,11 +36,18 @@ pub fn hpa(
     };
     let mut min = spec.min_capacity.unwrap_or(1);
     if min == 0 {
-        report.warn(format!("{base}.minCapacity"), "an HPA cannot scale to zero; the minimum is 1");
+        report.warn(
+            format!("{base}.minCapacity"),
+            "an HPA cannot scale to zero; the minimum is 1",
+        );
         min = 1;
     }
     if min > max {
-        report.error(format!("{base}.minCapacity"), format!("({min}) is greater than maxCapacity ({max})"), None);
+        report.error(
+            format!("{base}.minCapacity"),
+            format!("({min}) is greater than maxCapacity ({max})"),
+            None,
+        );
         return None;
     }
     let mut metrics = Vec::new();
@@ -50,17 +57,28 @@ pub fn hpa(
     for (i, p) in spec.target_tracking_scaling_policies.iter().enumerate() {
         let path = format!("{base}.targetTrackingScalingPolicies[{i}]");
         if !(p.target_value.is_finite() && p.target_value > 0.0) {
-            report.error(format!("{path}.targetValue"), "must be a positive number", None);
+            report.error(
+                format!("{path}.targetValue"),
+                "must be a positive number",
+                None,
+            );
             continue;
         }
         let utilization = p.target_value.round() as i32;
-        match (&p.predefined_metric_specification, &p.customized_metric_specification) {
+        match (
+            &p.predefined_metric_specification,
+            &p.customized_metric_specification,
+        ) {
             (Some(pre), None) => {
                 let resource = |name: &str| MetricSpec {
                     type_: "Resource".into(),
                     resource: Some(ResourceMetricSource {
                         name: name.into(),
-                        target: MetricTarget { type_: "Utilization".into(), average_utilization: Some(utilization), ..MetricTarget::default() },
+                        target: MetricTarget {
+                            type_: "Utilization".into(),
+                            average_utilization: Some(utilization),
+                            ..MetricTarget::default()
+                        },
                     }),
                     ..MetricSpec::default()
                 };
@@ -77,11 +95,18 @@ pub fn hpa(
                 report.warn(format!("{path}.customizedMetricSpecification"), format!("becomes the External metric '{}': an external metrics adapter (e.g. for CloudWatch) must serve it", custom.metric_name));
                 let mut m = external(&custom.metric_name, None, p.target_value);
                 if let Some(ext) = m.external.as_mut() {
-                    let mut sel: BTreeMap<String, String> = custom.dimensions.iter().map(|d| (d.name.clone(), d.value.clone())).collect();
+                    let mut sel: BTreeMap<String, String> = custom
+                        .dimensions
+                        .iter()
+                        .map(|d| (d.name.clone(), d.value.clone()))
+                        .collect();
                     if let Some(ns) = &custom.namespace {
                         sel.insert("namespace".into(), ns.clone());
                     }
-                    ext.metric.selector = (!sel.is_empty()).then(|| LabelSelector { match_labels: Some(sel), match_expressions: None });
+                    ext.metric.selector = (!sel.is_empty()).then_some(LabelSelector {
+                        match_labels: Some(sel),
+                        match_expressions: None,
+                    });
                 }
                 if custom.statistic.as_deref().is_some_and(|s| s != "Average") {
                     report.warn(format!("{path}.customizedMetricSpecification.statistic"), "the HPA averages the metric per task; other statistics are up to the adapter");
@@ -101,7 +126,11 @@ pub fn hpa(
         disable_in |= p.disable_scale_in == Some(true);
     }
     if metrics.is_empty() {
-        report.error(format!("{base}.targetTrackingScalingPolicies"), "needs at least one policy: it gives the HPA its metric", Some("add ECSServiceAverageCPUUtilization target tracking".to_string()));
+        report.error(
+            format!("{base}.targetTrackingScalingPolicies"),
+            "needs at least one policy: it gives the HPA its metric",
+            Some("add ECSServiceAverageCPUUtilization target tracking".to_string()),
+        );
         return None;
     }
     let mut up_policies = Vec::new();
@@ -112,13 +141,20 @@ pub fn hpa(
             "ChangeInCapacity" => "Pods",
             "PercentChangeInCapacity" => "Percent",
             other => {
-                report.warn(format!("{path}.adjustmentType"), format!("{other} has no HPA policy equivalent; the steps are ignored"));
+                report.warn(
+                    format!("{path}.adjustmentType"),
+                    format!("{other} has no HPA policy equivalent; the steps are ignored"),
+                );
                 continue;
             }
         };
         let period = s.cooldown.unwrap_or(60).clamp(1, 1800);
         for a in &s.step_adjustments {
-            let rule = HPAScalingPolicy { type_: kind.into(), value: a.scaling_adjustment.abs(), period_seconds: period };
+            let rule = HPAScalingPolicy {
+                type_: kind.into(),
+                value: a.scaling_adjustment.abs(),
+                period_seconds: period,
+            };
             match a.scaling_adjustment {
                 n if n > 0 => up_policies.push(rule),
                 n if n < 0 => down_policies.push(rule),
@@ -129,14 +165,20 @@ pub fn hpa(
     }
     let suspended = spec.suspended_state.clone().unwrap_or_default();
     if suspended.scheduled_scaling_suspended == Some(true) {
-        report.warn(format!("{base}.suspendedState.scheduledScalingSuspended"), "there are no scheduled actions on Kubernetes; no effect");
+        report.warn(
+            format!("{base}.suspendedState.scheduledScalingSuspended"),
+            "there are no scheduled actions on Kubernetes; no effect",
+        );
     }
-    let rules = |window: Option<i32>, disabled: bool, policies: Vec<HPAScalingPolicy>| HPAScalingRules {
-        stabilization_window_seconds: window,
-        select_policy: disabled.then(|| "Disabled".to_string()).or_else(|| (!policies.is_empty()).then(|| "Max".to_string())),
-        policies: (!policies.is_empty()).then_some(policies),
-        ..HPAScalingRules::default()
-    };
+    let rules =
+        |window: Option<i32>, disabled: bool, policies: Vec<HPAScalingPolicy>| HPAScalingRules {
+            stabilization_window_seconds: window,
+            select_policy: disabled
+                .then(|| "Disabled".to_string())
+                .or_else(|| (!policies.is_empty()).then(|| "Max".to_string())),
+            policies: (!policies.is_empty()).then_some(policies),
+            ..HPAScalingRules::default()
+        };
     Some(HorizontalPodAutoscaler {
         metadata: ObjectMeta {
             name: Some(sanitize(name, 253)),
@@ -154,8 +196,16 @@ pub fn hpa(
             max_replicas: max,
             metrics: Some(metrics),
             behavior: Some(HorizontalPodAutoscalerBehavior {
-                scale_up: Some(rules(scale_out, suspended.dynamic_scaling_out_suspended == Some(true), up_policies)),
-                scale_down: Some(rules(scale_in, disable_in || suspended.dynamic_scaling_in_suspended == Some(true), down_policies)),
+                scale_up: Some(rules(
+                    scale_out,
+                    suspended.dynamic_scaling_out_suspended == Some(true),
+                    up_policies,
+                )),
+                scale_down: Some(rules(
+                    scale_in,
+                    disable_in || suspended.dynamic_scaling_in_suspended == Some(true),
+                    down_policies,
+                )),
             }),
         },
         ..HorizontalPodAutoscaler::default()
@@ -168,9 +218,16 @@ fn external(name: &str, label: Option<(&str, &str)>, target: f64) -> MetricSpec 
         external: Some(ExternalMetricSource {
             metric: MetricIdentifier {
                 name: name.into(),
-                selector: label.map(|(k, v)| LabelSelector { match_labels: Some(BTreeMap::from([(k.to_string(), v.to_string())])), match_expressions: None }),
+                selector: label.map(|(k, v)| LabelSelector {
+                    match_labels: Some(BTreeMap::from([(k.to_string(), v.to_string())])),
+                    match_expressions: None,
+                }),
             },
-            target: MetricTarget { type_: "AverageValue".into(), average_value: Some(Quantity(format_number(target))), ..MetricTarget::default() },
+            target: MetricTarget {
+                type_: "AverageValue".into(),
+                average_value: Some(Quantity(format_number(target))),
+                ..MetricTarget::default()
+            },
         }),
         ..MetricSpec::default()
     }
@@ -178,5 +235,9 @@ fn external(name: &str, label: Option<(&str, &str)>, target: f64) -> MetricSpec 
 
 /// A metric target as a quantity: whole numbers plain, fractions in milli-units.
 fn format_number(v: f64) -> String {
-    if v.fract() == 0.0 { format!("{}", v as i64) } else { format!("{}m", (v * 1000.0).round() as i64) }
+    if v.fract() == 0.0 {
+        format!("{}", v as i64)
+    } else {
+        format!("{}m", (v * 1000.0).round() as i64)
+    }
 }

@@ -21,7 +21,12 @@ pub struct Share {
 
 /// Split `desired` tasks over `strategy`: each provider's `base` first (in order), then the
 /// remainder in proportion to `weight`, leftover tasks to the largest fractional shares.
-pub fn split(desired: i32, strategy: &[CapacityProviderStrategyItem], base_path: &str, report: &mut Report) -> Vec<Share> {
+pub fn split(
+    desired: i32,
+    strategy: &[CapacityProviderStrategyItem],
+    base_path: &str,
+    report: &mut Report,
+) -> Vec<Share> {
     let mut shares: Vec<Share> = Vec::new();
     let mut remaining = desired.max(0);
     let mut bases = 0;
@@ -32,7 +37,11 @@ pub fn split(desired: i32, strategy: &[CapacityProviderStrategyItem], base_path:
             continue;
         };
         if shares.iter().any(|s| s.provider == provider) {
-            report.error(format!("{path}.capacityProvider"), format!("'{provider}' is listed twice"), None);
+            report.error(
+                format!("{path}.capacityProvider"),
+                format!("'{provider}' is listed twice"),
+                None,
+            );
             continue;
         }
         let base = item.base.unwrap_or(0);
@@ -42,7 +51,11 @@ pub fn split(desired: i32, strategy: &[CapacityProviderStrategyItem], base_path:
         if base > 0 {
             bases += 1;
             if bases > 1 {
-                report.error(format!("{path}.base"), "only one capacity provider in a strategy can have a base", None);
+                report.error(
+                    format!("{path}.base"),
+                    "only one capacity provider in a strategy can have a base",
+                    None,
+                );
             }
         }
         if !(0..=1000).contains(&item.weight.unwrap_or(0)) {
@@ -50,13 +63,24 @@ pub fn split(desired: i32, strategy: &[CapacityProviderStrategyItem], base_path:
         }
         let from_base = base.clamp(0, remaining);
         remaining -= from_base;
-        shares.push(Share { provider, replicas: from_base });
+        shares.push(Share {
+            provider,
+            replicas: from_base,
+        });
     }
-    let weights: Vec<i64> = strategy.iter().take(shares.len()).map(|s| i64::from(s.weight.unwrap_or(0).max(0))).collect();
+    let weights: Vec<i64> = strategy
+        .iter()
+        .take(shares.len())
+        .map(|s| i64::from(s.weight.unwrap_or(0).max(0)))
+        .collect();
     let total: i64 = weights.iter().sum();
     if remaining > 0 {
         if total == 0 {
-            report.error(base_path, "no capacity provider has a weight, so tasks beyond the base have nowhere to go", Some("give at least one provider a weight above 0".to_string()));
+            report.error(
+                base_path,
+                "no capacity provider has a weight, so tasks beyond the base have nowhere to go",
+                Some("give at least one provider a weight above 0".to_string()),
+            );
             return shares;
         }
         let r = i64::from(remaining);
@@ -80,7 +104,10 @@ pub fn split(desired: i32, strategy: &[CapacityProviderStrategyItem], base_path:
 /// (`ecs-operator.io/capacity-provider=<name>` and a toleration of that taint); plain FARGATE
 /// without a definition places anywhere.
 pub fn node_pool(provider: &str, cluster: Option<&ClusterSpec>) -> NodePool {
-    if let Some(pool) = cluster.and_then(|c| c.kubernetes.as_ref()).and_then(|k| k.capacity_providers.get(provider)) {
+    if let Some(pool) = cluster
+        .and_then(|c| c.kubernetes.as_ref())
+        .and_then(|k| k.capacity_providers.get(provider))
+    {
         return pool.clone();
     }
     if provider == "FARGATE" {
@@ -103,16 +130,20 @@ pub fn node_pool(provider: &str, cluster: Option<&ClusterSpec>) -> NodePool {
 /// Put a node pool on a pod.
 pub fn apply_pool(pool: &NodePool, pod: &mut PodSpec) {
     if !pool.node_selector.is_empty() {
-        pod.node_selector.get_or_insert_with(BTreeMap::new).extend(pool.node_selector.clone());
+        pod.node_selector
+            .get_or_insert_with(BTreeMap::new)
+            .extend(pool.node_selector.clone());
     }
     if !pool.tolerations.is_empty() {
-        pod.tolerations.get_or_insert_with(Vec::new).extend(pool.tolerations.iter().map(|t| Toleration {
-            key: t.key.clone(),
-            operator: t.operator.clone(),
-            value: t.value.clone(),
-            effect: t.effect.clone(),
-            toleration_seconds: t.toleration_seconds,
-        }));
+        pod.tolerations
+            .get_or_insert_with(Vec::new)
+            .extend(pool.tolerations.iter().map(|t| Toleration {
+                key: t.key.clone(),
+                operator: t.operator.clone(),
+                value: t.value.clone(),
+                effect: t.effect.clone(),
+                toleration_seconds: t.toleration_seconds,
+            }));
     }
     if pool.runtime_class_name.is_some() {
         pod.runtime_class_name = pool.runtime_class_name.clone();
@@ -124,7 +155,11 @@ mod tests {
     use super::*;
 
     fn item(p: &str, base: i32, weight: i32) -> CapacityProviderStrategyItem {
-        CapacityProviderStrategyItem { capacity_provider: Some(p.into()), base: Some(base), weight: Some(weight) }
+        CapacityProviderStrategyItem {
+            capacity_provider: Some(p.into()),
+            base: Some(base),
+            weight: Some(weight),
+        }
     }
 
     fn counts(desired: i32, s: &[CapacityProviderStrategyItem]) -> Vec<i32> {
@@ -136,7 +171,10 @@ mod tests {
 
     #[test]
     fn base_then_weight() {
-        assert_eq!(counts(10, &[item("FARGATE", 2, 1), item("FARGATE_SPOT", 0, 3)]), vec![4, 6]);
+        assert_eq!(
+            counts(10, &[item("FARGATE", 2, 1), item("FARGATE_SPOT", 0, 3)]),
+            vec![4, 6]
+        );
         assert_eq!(counts(1, &[item("a", 2, 1), item("b", 0, 1)]), vec![1, 0]);
         assert_eq!(counts(5, &[item("a", 0, 1), item("b", 0, 1)]), vec![3, 2]);
         assert_eq!(counts(0, &[item("a", 0, 1)]), vec![0]);
@@ -145,15 +183,29 @@ mod tests {
     #[test]
     fn invalid_strategies_are_errors() {
         let mut r = Report::default();
-        split(3, &[item("a", 1, 0), item("b", 1, 0)], "spec.capacityProviderStrategy", &mut r);
-        assert!(r.errors.iter().any(|e| e.path == "spec.capacityProviderStrategy[1].base"));
+        split(
+            3,
+            &[item("a", 1, 0), item("b", 1, 0)],
+            "spec.capacityProviderStrategy",
+            &mut r,
+        );
+        assert!(
+            r.errors
+                .iter()
+                .any(|e| e.path == "spec.capacityProviderStrategy[1].base")
+        );
         assert!(r.errors.iter().any(|e| e.message.contains("weight")));
     }
 
     #[test]
     fn pools_follow_the_label_convention() {
         let pool = node_pool("spot", None);
-        assert_eq!(pool.node_selector.get(names::CAPACITY_PROVIDER).map(String::as_str), Some("spot"));
+        assert_eq!(
+            pool.node_selector
+                .get(names::CAPACITY_PROVIDER)
+                .map(String::as_str),
+            Some("spot")
+        );
         assert_eq!(pool.tolerations.len(), 1);
         assert_eq!(node_pool("FARGATE", None), NodePool::default());
     }

@@ -4,18 +4,18 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    AppArmorProfile, Capabilities, ConfigMapEnvSource, Container, ContainerPort, EnvFromSource, EnvVar,
-    EnvVarSource, ResourceRequirements, SELinuxOptions, SecretKeySelector, SecurityContext,
+    AppArmorProfile, Capabilities, ConfigMapEnvSource, Container, ContainerPort, EnvFromSource,
+    EnvVar, EnvVarSource, ResourceRequirements, SELinuxOptions, SecretKeySelector, SecurityContext,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use crate::api::ecs::{ContainerDefinition, NetworkMode, ResourceType, TransportProtocol};
 
+use super::Context;
 use super::diagnostics::Report;
 use super::names::is_port_name;
 use super::quantity::{cpu_units, mebibytes};
 use super::secrets::{SecretRef, environment_file_config_map, parse_value_from};
-use super::Context;
 
 /// What a container needs besides itself: secrets it reads (for ExternalSecrets).
 #[derive(Clone, Debug, Default)]
@@ -50,7 +50,11 @@ pub fn container(
     let mut env = Vec::new();
     for (j, kv) in def.environment.iter().flatten().enumerate() {
         match kv.name.as_deref().filter(|n| !n.is_empty()) {
-            Some(n) => env.push(EnvVar { name: n.into(), value: Some(kv.value.clone().unwrap_or_default()), value_from: None }),
+            Some(n) => env.push(EnvVar {
+                name: n.into(),
+                value: Some(kv.value.clone().unwrap_or_default()),
+                value_from: None,
+            }),
             None => report.error(format!("{path}.environment[{j}].name"), "is required", None),
         }
     }
@@ -89,7 +93,10 @@ pub fn container(
                     format!("read from ConfigMap '{cm}': create it from the S3 file (kubectl create configmap {cm} --from-env-file=FILE)"),
                 );
                 env_from.push(EnvFromSource {
-                    config_map_ref: Some(ConfigMapEnvSource { name: cm, optional: None }),
+                    config_map_ref: Some(ConfigMapEnvSource {
+                        name: cm,
+                        optional: None,
+                    }),
                     ..EnvFromSource::default()
                 });
             }
@@ -103,7 +110,11 @@ pub fn container(
     for (j, p) in def.port_mappings.iter().flatten().enumerate() {
         let ppath = format!("{path}.portMappings[{j}]");
         let Some(port) = p.container_port.filter(|p| (1..=65535).contains(p)) else {
-            report.error(format!("{ppath}.containerPort"), "is required, 1 to 65535", None);
+            report.error(
+                format!("{ppath}.containerPort"),
+                "is required, 1 to 65535",
+                None,
+            );
             continue;
         };
         let protocol = match p.protocol {
@@ -122,7 +133,11 @@ pub fn container(
         let host_port = match (network_mode, p.host_port) {
             (NetworkMode::Bridge | NetworkMode::Host, Some(h)) if h != 0 => Some(h),
             (NetworkMode::Awsvpc, Some(h)) if h != 0 && h != port => {
-                report.error(format!("{ppath}.hostPort"), "must equal containerPort (or be omitted) in awsvpc mode", None);
+                report.error(
+                    format!("{ppath}.hostPort"),
+                    "must equal containerPort (or be omitted) in awsvpc mode",
+                    None,
+                );
                 None
             }
             _ => None,
@@ -142,7 +157,12 @@ pub fn container(
     c
 }
 
-fn resources(def: &ContainerDefinition, path: &str, ctx: &Context, report: &mut Report) -> Option<ResourceRequirements> {
+fn resources(
+    def: &ContainerDefinition,
+    path: &str,
+    ctx: &Context,
+    report: &mut Report,
+) -> Option<ResourceRequirements> {
     let mut requests = BTreeMap::new();
     let mut limits = BTreeMap::new();
     if let Some(cpu) = def.cpu.filter(|c| *c > 0) {
@@ -152,8 +172,14 @@ fn resources(def: &ContainerDefinition, path: &str, ctx: &Context, report: &mut 
         report.error(format!("{path}.cpu"), "must be 0 or more CPU units", None);
     }
     match (def.memory, def.memory_reservation) {
-        (Some(m), _) if m < 6 => report.error(format!("{path}.memory"), "must be at least 6 MiB", None),
-        (_, Some(r)) if r < 6 => report.error(format!("{path}.memoryReservation"), "must be at least 6 MiB", None),
+        (Some(m), _) if m < 6 => {
+            report.error(format!("{path}.memory"), "must be at least 6 MiB", None)
+        }
+        (_, Some(r)) if r < 6 => report.error(
+            format!("{path}.memoryReservation"),
+            "must be at least 6 MiB",
+            None,
+        ),
         (Some(m), Some(r)) if r > m => report.error(
             format!("{path}.memoryReservation"),
             format!("({r} MiB) is greater than memory ({m} MiB)"),
@@ -161,7 +187,10 @@ fn resources(def: &ContainerDefinition, path: &str, ctx: &Context, report: &mut 
         ),
         (Some(m), r) => {
             limits.insert("memory".to_string(), Quantity(mebibytes(m.into())));
-            requests.insert("memory".to_string(), Quantity(mebibytes(r.unwrap_or(m).into())));
+            requests.insert(
+                "memory".to_string(),
+                Quantity(mebibytes(r.unwrap_or(m).into())),
+            );
         }
         (None, Some(r)) => {
             requests.insert("memory".to_string(), Quantity(mebibytes(r.into())));
@@ -197,7 +226,12 @@ fn resources(def: &ContainerDefinition, path: &str, ctx: &Context, report: &mut 
     })
 }
 
-fn security_context(def: &ContainerDefinition, path: &str, ctx: &Context, report: &mut Report) -> Option<SecurityContext> {
+fn security_context(
+    def: &ContainerDefinition,
+    path: &str,
+    ctx: &Context,
+    report: &mut Report,
+) -> Option<SecurityContext> {
     let mut sc = SecurityContext::default();
     if def.privileged == Some(true) {
         if !ctx.policy.allow_privileged {
@@ -226,39 +260,74 @@ fn security_context(def: &ContainerDefinition, path: &str, ctx: &Context, report
         if let Some(g) = gid {
             match g.parse::<i64>() {
                 Ok(g) => sc.run_as_group = Some(g),
-                Err(_) => report.warn(format!("{path}.user"), format!("'{g}' is a group name; Kubernetes needs a numeric GID")),
+                Err(_) => report.warn(
+                    format!("{path}.user"),
+                    format!("'{g}' is a group name; Kubernetes needs a numeric GID"),
+                ),
             }
         }
     }
-    if let Some(caps) = def.linux_parameters.as_ref().and_then(|l| l.capabilities.as_ref()) {
+    if let Some(caps) = def
+        .linux_parameters
+        .as_ref()
+        .and_then(|l| l.capabilities.as_ref())
+    {
         let norm = |v: &Option<Vec<String>>| -> Option<Vec<String>> {
             v.as_ref().filter(|v| !v.is_empty()).map(|v| {
-                v.iter().map(|c| c.trim_start_matches("CAP_").to_ascii_uppercase()).collect()
+                v.iter()
+                    .map(|c| c.trim_start_matches("CAP_").to_ascii_uppercase())
+                    .collect()
             })
         };
-        sc.capabilities = Some(Capabilities { add: norm(&caps.add), drop: norm(&caps.drop) });
+        sc.capabilities = Some(Capabilities {
+            add: norm(&caps.add),
+            drop: norm(&caps.drop),
+        });
     }
     for (j, opt) in def.docker_security_options.iter().flatten().enumerate() {
         let opath = format!("{path}.dockerSecurityOptions[{j}]");
         if opt == "no-new-privileges" || opt == "no-new-privileges:true" {
             sc.allow_privilege_escalation = Some(false);
-        } else if let Some(profile) = opt.strip_prefix("apparmor:").or_else(|| opt.strip_prefix("apparmor=")) {
+        } else if let Some(profile) = opt
+            .strip_prefix("apparmor:")
+            .or_else(|| opt.strip_prefix("apparmor="))
+        {
             sc.app_armor_profile = Some(match profile {
-                "unconfined" => AppArmorProfile { type_: "Unconfined".into(), localhost_profile: None },
-                "runtime/default" | "docker-default" => AppArmorProfile { type_: "RuntimeDefault".into(), localhost_profile: None },
-                p => AppArmorProfile { type_: "Localhost".into(), localhost_profile: Some(p.into()) },
+                "unconfined" => AppArmorProfile {
+                    type_: "Unconfined".into(),
+                    localhost_profile: None,
+                },
+                "runtime/default" | "docker-default" => AppArmorProfile {
+                    type_: "RuntimeDefault".into(),
+                    localhost_profile: None,
+                },
+                p => AppArmorProfile {
+                    type_: "Localhost".into(),
+                    localhost_profile: Some(p.into()),
+                },
             });
-        } else if let Some(label) = opt.strip_prefix("label:").or_else(|| opt.strip_prefix("label=")) {
-            let se = sc.se_linux_options.get_or_insert_with(SELinuxOptions::default);
+        } else if let Some(label) = opt
+            .strip_prefix("label:")
+            .or_else(|| opt.strip_prefix("label="))
+        {
+            let se = sc
+                .se_linux_options
+                .get_or_insert_with(SELinuxOptions::default);
             match label.split_once(':') {
                 Some(("user", v)) => se.user = Some(v.into()),
                 Some(("role", v)) => se.role = Some(v.into()),
                 Some(("type", v)) => se.type_ = Some(v.into()),
                 Some(("level", v)) => se.level = Some(v.into()),
-                _ => report.warn(opath, format!("SELinux option '{label}' has no Kubernetes equivalent")),
+                _ => report.warn(
+                    opath,
+                    format!("SELinux option '{label}' has no Kubernetes equivalent"),
+                ),
             }
         } else {
-            report.warn(opath, format!("Docker security option '{opt}' has no Kubernetes equivalent"));
+            report.warn(
+                opath,
+                format!("Docker security option '{opt}' has no Kubernetes equivalent"),
+            );
         }
     }
     (sc != SecurityContext::default()).then_some(sc)

@@ -58,11 +58,19 @@ pub fn plan(containers: &[ContainerDefinition], base: &str, report: &mut Report)
                 continue;
             };
             if target == i {
-                report.error(format!("{path}.containerName"), "a container cannot depend on itself", None);
+                report.error(
+                    format!("{path}.containerName"),
+                    "a container cannot depend on itself",
+                    None,
+                );
                 continue;
             }
             let Some(condition) = dep.condition else {
-                report.error(format!("{path}.condition"), "is required: START, COMPLETE, SUCCESS or HEALTHY", None);
+                report.error(
+                    format!("{path}.condition"),
+                    "is required: START, COMPLETE, SUCCESS or HEALTHY",
+                    None,
+                );
                 continue;
             };
             edges[i].push(target);
@@ -85,7 +93,10 @@ pub fn plan(containers: &[ContainerDefinition], base: &str, report: &mut Report)
                     if target_def.essential.unwrap_or(true) {
                         report.error(
                             format!("{path}.condition"),
-                            format!("{} cannot be set on an essential container ('{name}')", condition.as_str()),
+                            format!(
+                                "{} cannot be set on an essential container ('{name}')",
+                                condition.as_str()
+                            ),
                             Some(format!("set \"essential\": false on '{name}'")),
                         );
                     }
@@ -109,7 +120,9 @@ pub fn plan(containers: &[ContainerDefinition], base: &str, report: &mut Report)
                 Some("a container either runs to completion first or runs alongside; split it in two".to_string()),
             );
         } else {
-            roles[target] = Role::Sidecar { needs_healthy: healthy };
+            roles[target] = Role::Sidecar {
+                needs_healthy: healthy,
+            };
         }
     }
     for &target in &completes {
@@ -120,8 +133,7 @@ pub fn plan(containers: &[ContainerDefinition], base: &str, report: &mut Report)
     let mut remaining: Vec<usize> = edges.iter().map(Vec::len).collect();
     let mut done = vec![false; containers.len()];
     let mut order = Vec::with_capacity(containers.len());
-    loop {
-        let Some(next) = (0..containers.len()).find(|&i| !done[i] && remaining[i] == 0) else { break };
+    while let Some(next) = (0..containers.len()).find(|&i| !done[i] && remaining[i] == 0) {
         done[next] = true;
         order.push(next);
         for (i, deps) in edges.iter().enumerate() {
@@ -139,15 +151,26 @@ pub fn plan(containers: &[ContainerDefinition], base: &str, report: &mut Report)
             .depends_on
             .iter()
             .flatten()
-            .position(|d| d.container_name.as_deref().and_then(|n| index.get(n)).is_some_and(|&t| !done[t]))
+            .position(|d| {
+                d.container_name
+                    .as_deref()
+                    .and_then(|n| index.get(n))
+                    .is_some_and(|&t| !done[t])
+            })
             .unwrap_or(0);
         report.error(
             format!("{base}[{first}].dependsOn[{edge}].containerName"),
-            format!("dependsOn forms a cycle among containers: {}", cycle.join(", ")),
+            format!(
+                "dependsOn forms a cycle among containers: {}",
+                cycle.join(", ")
+            ),
             Some("remove one of the dependencies so the order is well-defined".to_string()),
         );
     }
-    let init_order = order.into_iter().filter(|&i| roles[i] != Role::Main).collect();
+    let init_order = order
+        .into_iter()
+        .filter(|&i| roles[i] != Role::Main)
+        .collect();
     Ordering { roles, init_order }
 }
 
@@ -161,7 +184,10 @@ mod tests {
             name: Some(name.into()),
             depends_on: Some(
                 deps.iter()
-                    .map(|(n, cond)| ContainerDependency { container_name: Some(n.to_string()), condition: Some(*cond) })
+                    .map(|(n, cond)| ContainerDependency {
+                        container_name: Some(n.to_string()),
+                        condition: Some(*cond),
+                    })
                     .collect(),
             ),
             ..Default::default()
@@ -171,33 +197,74 @@ mod tests {
     #[test]
     fn healthy_sidecar_and_success_init_are_ordered() {
         let mut envoy = c("envoy", &[]);
-        envoy.health_check = Some(HealthCheck { command: Some(vec!["CMD".into(), "x".into()]), ..Default::default() });
+        envoy.health_check = Some(HealthCheck {
+            command: Some(vec!["CMD".into(), "x".into()]),
+            ..Default::default()
+        });
         let mut migrate = c("migrate", &[]);
         migrate.essential = Some(false);
-        let app = c("app", &[("envoy", ContainerCondition::Healthy), ("migrate", ContainerCondition::Success)]);
+        let app = c(
+            "app",
+            &[
+                ("envoy", ContainerCondition::Healthy),
+                ("migrate", ContainerCondition::Success),
+            ],
+        );
         let mut r = Report::default();
         let o = plan(&[app, envoy, migrate], "spec.containerDefinitions", &mut r);
         assert!(r.is_ok(), "{:?}", r.errors);
-        assert_eq!(o.roles, vec![Role::Main, Role::Sidecar { needs_healthy: true }, Role::Init]);
+        assert_eq!(
+            o.roles,
+            vec![
+                Role::Main,
+                Role::Sidecar {
+                    needs_healthy: true
+                },
+                Role::Init
+            ]
+        );
         assert_eq!(o.init_order, vec![1, 2]);
     }
 
     #[test]
     fn unknown_names_cycles_and_essential_completion_are_errors() {
         let mut r = Report::default();
-        plan(&[c("a", &[("nope", ContainerCondition::Start)])], "s", &mut r);
+        plan(
+            &[c("a", &[("nope", ContainerCondition::Start)])],
+            "s",
+            &mut r,
+        );
         assert_eq!(r.errors[0].path, "s[0].dependsOn[0].containerName");
 
         let mut r = Report::default();
-        plan(&[c("a", &[("b", ContainerCondition::Start)]), c("b", &[("a", ContainerCondition::Start)])], "s", &mut r);
-        assert!(r.errors.iter().any(|e| e.message.contains("cycle")), "{:?}", r.errors);
+        plan(
+            &[
+                c("a", &[("b", ContainerCondition::Start)]),
+                c("b", &[("a", ContainerCondition::Start)]),
+            ],
+            "s",
+            &mut r,
+        );
+        assert!(
+            r.errors.iter().any(|e| e.message.contains("cycle")),
+            "{:?}",
+            r.errors
+        );
 
         let mut r = Report::default();
-        plan(&[c("a", &[("b", ContainerCondition::Success)]), c("b", &[])], "s", &mut r);
+        plan(
+            &[c("a", &[("b", ContainerCondition::Success)]), c("b", &[])],
+            "s",
+            &mut r,
+        );
         assert!(r.errors[0].message.contains("essential"));
 
         let mut r = Report::default();
-        plan(&[c("a", &[("b", ContainerCondition::Healthy)]), c("b", &[])], "s", &mut r);
+        plan(
+            &[c("a", &[("b", ContainerCondition::Healthy)]), c("b", &[])],
+            "s",
+            &mut r,
+        );
         assert!(r.errors[0].message.contains("healthCheck"));
     }
 }

@@ -48,13 +48,26 @@ pub struct Report {
 
 impl Report {
     /// Record an error at `path`.
-    pub fn error(&mut self, path: impl Into<String>, message: impl Into<String>, hint: impl Into<Option<String>>) {
-        self.errors.push(Diagnostic { path: path.into(), message: message.into(), hint: hint.into() });
+    pub fn error(
+        &mut self,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<Option<String>>,
+    ) {
+        self.errors.push(Diagnostic {
+            path: path.into(),
+            message: message.into(),
+            hint: hint.into(),
+        });
     }
 
     /// Record a warning at `path` (accepted, but not everything it asks for happens).
     pub fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        let d = Diagnostic { path: path.into(), message: message.into(), hint: None };
+        let d = Diagnostic {
+            path: path.into(),
+            message: message.into(),
+            hint: None,
+        };
         if !self.warnings.contains(&d) {
             self.warnings.push(d);
         }

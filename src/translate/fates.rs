@@ -41,7 +41,9 @@ pub struct Row {
 /// The parsed table, by `Shape.member`.
 pub fn table() -> &'static BTreeMap<String, Row> {
     static TABLE_ROWS: OnceLock<BTreeMap<String, Row>> = OnceLock::new();
-    TABLE_ROWS.get_or_init(|| parse(TABLE).unwrap_or_else(|e| panic!("field_fates.tsv is malformed: {e}")))
+    TABLE_ROWS.get_or_init(|| {
+        parse(TABLE).unwrap_or_else(|e| panic!("field_fates.tsv is malformed: {e}"))
+    })
 }
 
 /// Parse the table text.
@@ -62,7 +64,10 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, Row>, String> {
             other => return Err(format!("line {}: unknown fate {other:?}", n + 1)),
         };
         let note = cols.next().unwrap_or_default().trim().to_string();
-        if rows.insert(member.clone(), Row { member, fate, note }).is_some() {
+        if rows
+            .insert(member.clone(), Row { member, fate, note })
+            .is_some()
+        {
             return Err(format!("line {}: duplicate row", n + 1));
         }
     }
@@ -77,10 +82,16 @@ fn members(shape: &str) -> Option<&'static [crate::api::ecs::model::Member]> {
 fn autoscaling_kind(shape: &str, member: &str) -> Kind {
     match (shape, member) {
         ("Autoscaling", "suspendedState") => Kind::Struct("SuspendedState"),
-        ("Autoscaling", "targetTrackingScalingPolicies") => Kind::ListOf("TargetTrackingScalingPolicy"),
+        ("Autoscaling", "targetTrackingScalingPolicies") => {
+            Kind::ListOf("TargetTrackingScalingPolicy")
+        }
         ("Autoscaling", "stepScalingPolicies") => Kind::ListOf("StepScalingPolicy"),
-        ("TargetTrackingScalingPolicy", "predefinedMetricSpecification") => Kind::Struct("PredefinedMetricSpecification"),
-        ("TargetTrackingScalingPolicy", "customizedMetricSpecification") => Kind::Struct("CustomizedMetricSpecification"),
+        ("TargetTrackingScalingPolicy", "predefinedMetricSpecification") => {
+            Kind::Struct("PredefinedMetricSpecification")
+        }
+        ("TargetTrackingScalingPolicy", "customizedMetricSpecification") => {
+            Kind::Struct("CustomizedMetricSpecification")
+        }
         ("CustomizedMetricSpecification", "dimensions") => Kind::ListOf("MetricDimension"),
         ("StepScalingPolicy", "stepAdjustments") => Kind::ListOf("StepAdjustment"),
         _ => Kind::Scalar,
@@ -149,22 +160,29 @@ pub fn markdown() -> String {
     );
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut shape = String::new();
-    for line in TABLE.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in TABLE
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let mut cols = line.splitn(3, '\t');
         let member = cols.next().unwrap_or_default();
         let fate = cols.next().unwrap_or_default().trim();
         let note = cols.next().unwrap_or_default().trim().replace('|', "\\|");
-        *counts.entry(match fate {
-            "mapped" => "mapped",
-            "warned" => "warned",
-            "rejected" => "rejected",
-            "readonly" => "readonly",
-            _ => "parent",
-        }).or_default() += 1;
+        *counts
+            .entry(match fate {
+                "mapped" => "mapped",
+                "warned" => "warned",
+                "rejected" => "rejected",
+                "readonly" => "readonly",
+                _ => "parent",
+            })
+            .or_default() += 1;
         let (s, m) = member.split_once('.').unwrap_or((member, ""));
         if s != shape {
             shape = s.to_string();
-            out.push_str(&format!("\n## {shape}\n\n| member | fate | note |\n|---|---|---|\n"));
+            out.push_str(&format!(
+                "\n## {shape}\n\n| member | fate | note |\n|---|---|---|\n"
+            ));
         }
         out.push_str(&format!("| `{m}` | {fate} | {note} |\n"));
     }

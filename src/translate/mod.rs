@@ -106,7 +106,9 @@ impl<'a> Context<'a> {
 
     /// The extended resource GPUs are requested as.
     pub fn gpu_resource_name(&self) -> &str {
-        self.pod_settings.and_then(|s| s.gpu_resource_name.as_deref()).unwrap_or("nvidia.com/gpu")
+        self.pod_settings
+            .and_then(|s| s.gpu_resource_name.as_deref())
+            .unwrap_or("nvidia.com/gpu")
     }
 
     /// The size given at launch for a `configuredAtLaunch` volume.

@@ -42,7 +42,11 @@ pub fn sanitize(raw: &str, max: usize) -> String {
         }
     }
     let trimmed = out.trim_matches('-').to_string();
-    let base = if trimmed.is_empty() { "x".to_string() } else { trimmed };
+    let base = if trimmed.is_empty() {
+        "x".to_string()
+    } else {
+        trimmed
+    };
     if base.len() <= max && base == raw {
         return base;
     }
@@ -64,7 +68,9 @@ pub fn short_hash(input: &str) -> String {
 pub fn is_label_value(value: &str) -> bool {
     value.len() <= 63
         && (value.is_empty()
-            || (value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            || (value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
                 && value.starts_with(|c: char| c.is_ascii_alphanumeric())
                 && value.ends_with(|c: char| c.is_ascii_alphanumeric())))
 }
@@ -80,7 +86,9 @@ pub fn is_label_key(key: &str) -> bool {
             && p.len() <= 253
             && p.split('.').all(|part| {
                 !part.is_empty()
-                    && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                     && !part.starts_with('-')
                     && !part.ends_with('-')
             })
@@ -92,7 +100,9 @@ pub fn is_label_key(key: &str) -> bool {
 pub fn is_port_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 15
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && name.chars().any(|c| c.is_ascii_lowercase())
         && !name.starts_with('-')
         && !name.ends_with('-')
@@ -109,7 +119,11 @@ pub fn base_labels(family: &str) -> BTreeMap<String, String> {
 
 /// A value made into a valid label value (hash-suffixed when it had to change a lot).
 pub fn label_value(raw: &str) -> String {
-    if is_label_value(raw) { raw.to_string() } else { sanitize(raw, 63) }
+    if is_label_value(raw) {
+        raw.to_string()
+    } else {
+        sanitize(raw, 63)
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ContainerPort, PodSpec, Service as KubeService, ServicePort, ServiceSpec as KubeServiceSpec};
+use k8s_openapi::api::core::v1::{
+    ContainerPort, PodSpec, Service as KubeService, ServicePort, ServiceSpec as KubeServiceSpec,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::json;
@@ -44,7 +46,10 @@ pub fn build(
 ) -> Networking {
     let mut out = Networking::default();
     let settings = spec.kubernetes.clone().unwrap_or_default();
-    let service_type = match settings.service_type.unwrap_or(KubernetesServiceType::ClusterIP) {
+    let service_type = match settings
+        .service_type
+        .unwrap_or(KubernetesServiceType::ClusterIP)
+    {
         KubernetesServiceType::ClusterIP => "ClusterIP",
         KubernetesServiceType::NodePort => "NodePort",
         KubernetesServiceType::LoadBalancer => "LoadBalancer",
@@ -59,7 +64,8 @@ pub fn build(
     let mut seen: Vec<(String, i32)> = Vec::new();
     for (i, lb) in spec.load_balancers.iter().flatten().enumerate() {
         let path = format!("spec.loadBalancers[{i}]");
-        let (Some(container), Some(port)) = (lb.container_name.as_deref(), lb.container_port) else {
+        let (Some(container), Some(port)) = (lb.container_name.as_deref(), lb.container_port)
+        else {
             report.error(path, "needs containerName and containerPort", None);
             continue;
         };
@@ -74,16 +80,30 @@ pub fn build(
         if seen.contains(&(container.to_string(), port)) {
             continue;
         }
-        let svc_name = if seen.is_empty() { name.to_string() } else { sanitize(&format!("{name}-{container}-{port}"), 63) };
+        let svc_name = if seen.is_empty() {
+            name.to_string()
+        } else {
+            sanitize(&format!("{name}-{container}-{port}"), 63)
+        };
         seen.push((container.to_string(), port));
-        let annotations = (!settings.service_annotations.is_empty()).then(|| settings.service_annotations.clone());
+        let annotations = (!settings.service_annotations.is_empty())
+            .then(|| settings.service_annotations.clone());
         out.services.push(KubeService {
             metadata: meta(&svc_name, annotations),
             spec: Some(KubeServiceSpec {
                 type_: Some(service_type.into()),
                 selector: Some(selector.clone()),
                 ports: Some(vec![ServicePort {
-                    name: Some(cport.name.clone().unwrap_or_else(|| format!("{}-{port}", cport.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase()))),
+                    name: Some(cport.name.clone().unwrap_or_else(|| {
+                        format!(
+                            "{}-{port}",
+                            cport
+                                .protocol
+                                .as_deref()
+                                .unwrap_or("TCP")
+                                .to_ascii_lowercase()
+                        )
+                    })),
                     port,
                     protocol: cport.protocol.clone(),
                     target_port: Some(IntOrString::Int(port)),
@@ -117,13 +137,37 @@ pub fn build(
         let path = format!("spec.serviceRegistries[{i}]");
         let port = reg.container_port.or(reg.port);
         let ports = port.map(|p| {
-            vec![ServicePort { name: Some(format!("sd-{p}")), port: p, target_port: Some(IntOrString::Int(p)), ..ServicePort::default() }]
+            vec![ServicePort {
+                name: Some(format!("sd-{p}")),
+                port: p,
+                target_port: Some(IntOrString::Int(p)),
+                ..ServicePort::default()
+            }]
         });
-        if reg.container_name.as_deref().zip(reg.container_port).is_some_and(|(c, p)| find_port(pod, c, p).is_none()) {
-            report.error(format!("{path}.containerPort"), "names no port of that container", None);
+        if reg
+            .container_name
+            .as_deref()
+            .zip(reg.container_port)
+            .is_some_and(|(c, p)| find_port(pod, c, p).is_none())
+        {
+            report.error(
+                format!("{path}.containerPort"),
+                "names no port of that container",
+                None,
+            );
             continue;
         }
-        let svc_name = sanitize(&format!("{name}-sd{}", if i == 0 { String::new() } else { format!("-{i}") }), 63);
+        let svc_name = sanitize(
+            &format!(
+                "{name}-sd{}",
+                if i == 0 {
+                    String::new()
+                } else {
+                    format!("-{i}")
+                }
+            ),
+            63,
+        );
         out.services.push(KubeService {
             metadata: meta(&svc_name, None),
             spec: Some(KubeServiceSpec {
@@ -136,15 +180,29 @@ pub fn build(
             ..KubeService::default()
         });
     }
-    if let Some(sc) = spec.service_connect_configuration.as_ref().filter(|sc| sc.enabled == Some(true)) {
+    if let Some(sc) = spec
+        .service_connect_configuration
+        .as_ref()
+        .filter(|sc| sc.enabled == Some(true))
+    {
         for (i, s) in sc.services.iter().flatten().enumerate() {
             let path = format!("spec.serviceConnectConfiguration.services[{i}]");
             let Some(port_name) = s.port_name.as_deref() else {
                 report.error(format!("{path}.portName"), "is required", None);
                 continue;
             };
-            let Some(cport) = pod.containers.iter().chain(pod.init_containers.iter().flatten()).flat_map(|c| c.ports.iter().flatten()).find(|p| p.name.as_deref() == Some(port_name)) else {
-                report.error(format!("{path}.portName"), format!("names no container port: '{port_name}'"), None);
+            let Some(cport) = pod
+                .containers
+                .iter()
+                .chain(pod.init_containers.iter().flatten())
+                .flat_map(|c| c.ports.iter().flatten())
+                .find(|p| p.name.as_deref() == Some(port_name))
+            else {
+                report.error(
+                    format!("{path}.portName"),
+                    format!("names no container port: '{port_name}'"),
+                    None,
+                );
                 continue;
             };
             let discovery = s.discovery_name.as_deref().unwrap_or(port_name);
@@ -156,7 +214,14 @@ pub fn build(
                     report.warn(format!("{path}.clientAliases[{j}].dnsName"), format!("'{dns}' is not a cluster DNS name; clients reach {svc_name}.<namespace>.svc"));
                 }
                 ports.push(ServicePort {
-                    name: Some(format!("{port_name}-{j}").chars().take(15).collect::<String>().trim_end_matches('-').to_string()),
+                    name: Some(
+                        format!("{port_name}-{j}")
+                            .chars()
+                            .take(15)
+                            .collect::<String>()
+                            .trim_end_matches('-')
+                            .to_string(),
+                    ),
                     port: a.port.unwrap_or(cport.container_port),
                     target_port: Some(IntOrString::String(port_name.into())),
                     protocol: cport.protocol.clone(),
@@ -164,15 +229,34 @@ pub fn build(
                 });
             }
             if ports.is_empty() {
-                ports.push(ServicePort { name: Some(port_name.into()), port: cport.container_port, target_port: Some(IntOrString::String(port_name.into())), protocol: cport.protocol.clone(), ..ServicePort::default() });
+                ports.push(ServicePort {
+                    name: Some(port_name.into()),
+                    port: cport.container_port,
+                    target_port: Some(IntOrString::String(port_name.into())),
+                    protocol: cport.protocol.clone(),
+                    ..ServicePort::default()
+                });
             }
-            if out.services.iter().any(|x| x.metadata.name.as_deref() == Some(svc_name.as_str())) {
-                report.error(format!("{path}.discoveryName"), format!("'{svc_name}' collides with another Service of this ECS service"), None);
+            if out
+                .services
+                .iter()
+                .any(|x| x.metadata.name.as_deref() == Some(svc_name.as_str()))
+            {
+                report.error(
+                    format!("{path}.discoveryName"),
+                    format!("'{svc_name}' collides with another Service of this ECS service"),
+                    None,
+                );
                 continue;
             }
             out.services.push(KubeService {
                 metadata: meta(&svc_name, None),
-                spec: Some(KubeServiceSpec { type_: Some("ClusterIP".into()), selector: Some(selector.clone()), ports: Some(ports), ..KubeServiceSpec::default() }),
+                spec: Some(KubeServiceSpec {
+                    type_: Some("ClusterIP".into()),
+                    selector: Some(selector.clone()),
+                    ports: Some(ports),
+                    ..KubeServiceSpec::default()
+                }),
                 ..KubeService::default()
             });
         }

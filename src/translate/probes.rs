@@ -62,15 +62,25 @@ pub fn probes(
         ("retries", retries, 1, 10),
     ] {
         if !(lo..=hi).contains(&value) {
-            report.error(format!("{path}.{field}"), format!("is {value}; ECS allows {lo} to {hi}"), None);
+            report.error(
+                format!("{path}.{field}"),
+                format!("is {value}; ECS allows {lo} to {hi}"),
+                None,
+            );
         }
     }
     let start_period = check.start_period.unwrap_or(0);
     if !(0..=300).contains(&start_period) {
-        report.error(format!("{path}.startPeriod"), format!("is {start_period}; ECS allows 0 to 300"), None);
+        report.error(
+            format!("{path}.startPeriod"),
+            format!("is {start_period}; ECS allows 0 to 300"),
+            None,
+        );
     }
     let base = Probe {
-        exec: Some(ExecAction { command: Some(command) }),
+        exec: Some(ExecAction {
+            command: Some(command),
+        }),
         period_seconds: Some(interval),
         timeout_seconds: Some(timeout),
         failure_threshold: Some(retries),
@@ -96,7 +106,10 @@ pub fn probes(
         })
     };
     Probes {
-        readiness: apply(Some(base.clone()), overrides.and_then(|o| o.readiness.as_ref())),
+        readiness: apply(
+            Some(base.clone()),
+            overrides.and_then(|o| o.readiness.as_ref()),
+        ),
         liveness: apply(Some(base), overrides.and_then(|o| o.liveness.as_ref())),
         startup: apply(startup, overrides.and_then(|o| o.startup.as_ref())),
     }
@@ -107,19 +120,35 @@ mod tests {
     use super::*;
 
     fn check(cmd: &[&str]) -> HealthCheck {
-        HealthCheck { command: Some(cmd.iter().map(|s| s.to_string()).collect()), ..Default::default() }
+        HealthCheck {
+            command: Some(cmd.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn cmd_shell_runs_through_sh_with_ecs_defaults() {
         let mut r = Report::default();
-        let p = probes(&check(&["CMD-SHELL", "curl -f http://localhost/ || exit 1"]), 0, None, "hc", &mut r);
+        let p = probes(
+            &check(&["CMD-SHELL", "curl -f http://localhost/ || exit 1"]),
+            0,
+            None,
+            "hc",
+            &mut r,
+        );
         let ready = p.readiness.unwrap();
         assert_eq!(
             ready.exec.unwrap().command.unwrap(),
             vec!["/bin/sh", "-c", "curl -f http://localhost/ || exit 1"]
         );
-        assert_eq!((ready.period_seconds, ready.timeout_seconds, ready.failure_threshold), (Some(30), Some(5), Some(3)));
+        assert_eq!(
+            (
+                ready.period_seconds,
+                ready.timeout_seconds,
+                ready.failure_threshold
+            ),
+            (Some(30), Some(5), Some(3))
+        );
         assert!(p.startup.is_none());
         assert!(r.is_ok());
     }
@@ -139,10 +168,29 @@ mod tests {
         let mut r = Report::default();
         let mut hc = check(&["curl", "x"]);
         hc.retries = Some(50);
-        probes(&hc, 0, None, "spec.containerDefinitions[0].healthCheck", &mut r);
-        assert_eq!(r.errors[0].path, "spec.containerDefinitions[0].healthCheck.command");
+        probes(
+            &hc,
+            0,
+            None,
+            "spec.containerDefinitions[0].healthCheck",
+            &mut r,
+        );
+        assert_eq!(
+            r.errors[0].path,
+            "spec.containerDefinitions[0].healthCheck.command"
+        );
         let mut r = Report::default();
-        probes(&{ let mut h = check(&["CMD", "x"]); h.retries = Some(50); h }, 0, None, "hc", &mut r);
+        probes(
+            &{
+                let mut h = check(&["CMD", "x"]);
+                h.retries = Some(50);
+                h
+            },
+            0,
+            None,
+            "hc",
+            &mut r,
+        );
         assert_eq!(r.errors[0].path, "hc.retries");
     }
 
@@ -150,8 +198,14 @@ mod tests {
     fn overrides_change_timing_or_disable() {
         let mut r = Report::default();
         let o = ProbeOverrides {
-            liveness: Some(ProbeOverride { disabled: Some(true), ..Default::default() }),
-            readiness: Some(ProbeOverride { period_seconds: Some(5), ..Default::default() }),
+            liveness: Some(ProbeOverride {
+                disabled: Some(true),
+                ..Default::default()
+            }),
+            readiness: Some(ProbeOverride {
+                period_seconds: Some(5),
+                ..Default::default()
+            }),
             startup: None,
         };
         let p = probes(&check(&["CMD", "x"]), 0, Some(&o), "hc", &mut r);

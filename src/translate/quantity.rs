@@ -29,7 +29,10 @@ pub fn gibibytes(gib: i64) -> String {
 pub fn parse_task_cpu(raw: &str) -> Result<i64, String> {
     let s = raw.trim().to_ascii_lowercase();
     if let Some(v) = s.strip_suffix("vcpu") {
-        let vcpu: f64 = v.trim().parse().map_err(|_| format!("'{raw}' is not a number of vCPUs"))?;
+        let vcpu: f64 = v
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{raw}' is not a number of vCPUs"))?;
         if !(vcpu.is_finite() && vcpu > 0.0) {
             return Err(format!("'{raw}' must be a positive number of vCPUs"));
         }
@@ -37,7 +40,9 @@ pub fn parse_task_cpu(raw: &str) -> Result<i64, String> {
     }
     match s.parse::<i64>() {
         Ok(units) if units > 0 => Ok(units),
-        _ => Err(format!("'{raw}' is not CPU units (e.g. \"1024\") or vCPUs (e.g. \"1 vCPU\")")),
+        _ => Err(format!(
+            "'{raw}' is not CPU units (e.g. \"1024\") or vCPUs (e.g. \"1 vCPU\")"
+        )),
     }
 }
 
@@ -45,22 +50,36 @@ pub fn parse_task_cpu(raw: &str) -> Result<i64, String> {
 pub fn parse_task_memory(raw: &str) -> Result<i64, String> {
     let s = raw.trim().to_ascii_lowercase();
     if let Some(v) = s.strip_suffix("gb") {
-        let gb: f64 = v.trim().parse().map_err(|_| format!("'{raw}' is not a number of GB"))?;
+        let gb: f64 = v
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{raw}' is not a number of GB"))?;
         if !(gb.is_finite() && gb > 0.0) {
             return Err(format!("'{raw}' must be a positive number of GB"));
         }
         return Ok((gb * 1024.0).round() as i64);
     }
-    let s = s.strip_suffix("mib").or_else(|| s.strip_suffix("mb")).unwrap_or(&s).trim();
+    let s = s
+        .strip_suffix("mib")
+        .or_else(|| s.strip_suffix("mb"))
+        .unwrap_or(&s)
+        .trim();
     match s.parse::<i64>() {
         Ok(mib) if mib > 0 => Ok(mib),
-        _ => Err(format!("'{raw}' is not MiB (e.g. \"2048\") or GB (e.g. \"2 GB\")")),
+        _ => Err(format!(
+            "'{raw}' is not MiB (e.g. \"2048\") or GB (e.g. \"2 GB\")"
+        )),
     }
 }
 
 /// The memory sizes Fargate allows for a CPU size, in MiB, or `None` for an unknown CPU size.
 pub fn fargate_memory_options(cpu_units: i64) -> Option<Vec<i64>> {
-    let gib = |from: i64, to: i64, step: i64| (from..=to).step_by(step as usize).map(|g| g * 1024).collect::<Vec<_>>();
+    let gib = |from: i64, to: i64, step: i64| {
+        (from..=to)
+            .step_by(step as usize)
+            .map(|g| g * 1024)
+            .collect::<Vec<_>>()
+    };
     Some(match cpu_units {
         256 => vec![512, 1024, 2048],
         512 => gib(1, 4, 1),

@@ -32,7 +32,9 @@ pub fn rolling(desired: i32, max_percent: i32, min_healthy_percent: i32) -> Opti
 /// The number of failed tasks at which the circuit breaker fails a deployment.
 /// Default (BOUNDED_PERCENT 50): ceil(0.5 × desired) clamped to [3, 200].
 pub fn failure_threshold(desired: i32, config: Option<&ThresholdConfiguration>) -> i32 {
-    let kind = config.and_then(|c| c.r#type).unwrap_or(ThresholdType::BoundedPercent);
+    let kind = config
+        .and_then(|c| c.r#type)
+        .unwrap_or(ThresholdType::BoundedPercent);
     let value = config.and_then(|c| c.value);
     let percent = |p: i32| (i64::from(desired.max(0)) * i64::from(p) + 99) / 100;
     match kind {
@@ -57,7 +59,14 @@ mod tests {
             (10, 125, 75, 2, 2), // floor(12.5)=12; ceil(7.5)=8
             (5, 100, 80, 0, 1),
         ] {
-            assert_eq!(rolling(d, max, min), Some(Rolling { max_surge: surge, max_unavailable: unav }), "{d} {max} {min}");
+            assert_eq!(
+                rolling(d, max, min),
+                Some(Rolling {
+                    max_surge: surge,
+                    max_unavailable: unav
+                }),
+                "{d} {max} {min}"
+            );
         }
     }
 
@@ -73,9 +82,15 @@ mod tests {
         assert_eq!(failure_threshold(1, None), 3);
         assert_eq!(failure_threshold(10, None), 5);
         assert_eq!(failure_threshold(1000, None), 200);
-        let count = ThresholdConfiguration { r#type: Some(ThresholdType::Count), value: Some(7) };
+        let count = ThresholdConfiguration {
+            r#type: Some(ThresholdType::Count),
+            value: Some(7),
+        };
         assert_eq!(failure_threshold(100, Some(&count)), 7);
-        let unbounded = ThresholdConfiguration { r#type: Some(ThresholdType::UnboundedPercent), value: Some(10) };
+        let unbounded = ThresholdConfiguration {
+            r#type: Some(ThresholdType::UnboundedPercent),
+            value: Some(10),
+        };
         assert_eq!(failure_threshold(2, Some(&unbounded)), 1);
     }
 }

@@ -33,18 +33,24 @@ pub fn parse_value_from(value_from: &str) -> Result<SecretRef, String> {
     if let Some(rest) = v.strip_prefix("arn:") {
         let parts: Vec<&str> = rest.splitn(5, ':').collect();
         if parts.len() < 5 {
-            return Err(format!("'{v}' is not a complete ARN (arn:partition:service:region:account:resource)"));
+            return Err(format!(
+                "'{v}' is not a complete ARN (arn:partition:service:region:account:resource)"
+            ));
         }
         let (service, resource) = (parts[1], parts[4]);
         return match service {
             "secretsmanager" => parse_secrets_manager(v, resource),
             "ssm" => {
                 let name = resource.strip_prefix("parameter").ok_or_else(|| {
-                    format!("'{v}' is an SSM ARN but not of a parameter (expected ...:parameter/NAME)")
+                    format!(
+                        "'{v}' is an SSM ARN but not of a parameter (expected ...:parameter/NAME)"
+                    )
                 })?;
                 Ok(ssm_ref(name.trim_start_matches('/')))
             }
-            other => Err(format!("'{v}' is an ARN of '{other}'; ECS secrets come from secretsmanager or ssm")),
+            other => Err(format!(
+                "'{v}' is an ARN of '{other}'; ECS secrets come from secretsmanager or ssm"
+            )),
         };
     }
     Ok(ssm_ref(v.trim_start_matches('/')))
@@ -52,9 +58,9 @@ pub fn parse_value_from(value_from: &str) -> Result<SecretRef, String> {
 
 fn parse_secrets_manager(full: &str, resource: &str) -> Result<SecretRef, String> {
     // resource = "secret:NAME-AbCdEf[:jsonKey[:versionStage[:versionId]]]"
-    let rest = resource
-        .strip_prefix("secret:")
-        .ok_or_else(|| format!("'{full}' is a Secrets Manager ARN but not of a secret (expected ...:secret:NAME)"))?;
+    let rest = resource.strip_prefix("secret:").ok_or_else(|| {
+        format!("'{full}' is a Secrets Manager ARN but not of a secret (expected ...:secret:NAME)")
+    })?;
     let mut fields = rest.split(':');
     let name_with_suffix = fields.next().unwrap_or_default();
     if name_with_suffix.is_empty() {
@@ -89,7 +95,11 @@ fn ssm_ref(name: &str) -> SecretRef {
 /// Secrets Manager appends "-" and six random characters to a secret's name in its ARN.
 pub fn strip_random_suffix(name: &str) -> &str {
     match name.rsplit_once('-') {
-        Some((base, suffix)) if suffix.len() == 6 && suffix.chars().all(|c| c.is_ascii_alphanumeric()) && !base.is_empty() => {
+        Some((base, suffix))
+            if suffix.len() == 6
+                && suffix.chars().all(|c| c.is_ascii_alphanumeric())
+                && !base.is_empty() =>
+        {
             base
         }
         _ => name,
@@ -102,10 +112,15 @@ pub fn environment_file_config_map(value: &str) -> Result<String, String> {
         .strip_prefix("arn:aws:s3:::")
         .or_else(|| value.strip_prefix("arn:aws-cn:s3:::"))
         .or_else(|| value.strip_prefix("arn:aws-us-gov:s3:::"))
-        .ok_or_else(|| format!("'{value}' is not an S3 object ARN (arn:aws:s3:::bucket/key.env)"))?;
+        .ok_or_else(|| {
+            format!("'{value}' is not an S3 object ARN (arn:aws:s3:::bucket/key.env)")
+        })?;
     let file = object.rsplit('/').next().unwrap_or(object);
     let stem = file.strip_suffix(".env").unwrap_or(file);
-    Ok(sanitize(&format!("env-{stem}-{}", super::names::short_hash(object)), 253))
+    Ok(sanitize(
+        &format!("env-{stem}-{}", super::names::short_hash(object)),
+        253,
+    ))
 }
 
 /// An External Secrets Operator `ExternalSecret` producing the Secret behind `refs` (all of one
@@ -155,7 +170,10 @@ mod tests {
 
     #[test]
     fn secrets_manager_arn_with_json_key() {
-        let r = parse_value_from("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf:password::").unwrap();
+        let r = parse_value_from(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf:password::",
+        )
+        .unwrap();
         assert_eq!(r.secret_name, "prod-db");
         assert_eq!(r.key, "password");
         assert_eq!(r.remote_name, "prod/db");
@@ -164,10 +182,17 @@ mod tests {
 
     #[test]
     fn whole_secret_and_ssm_forms() {
-        let r = parse_value_from("arn:aws:secretsmanager:us-east-1:1:secret:api-key-Zz9Yy8").unwrap();
-        assert_eq!((r.secret_name.as_str(), r.key.as_str()), ("api-key", "value"));
+        let r =
+            parse_value_from("arn:aws:secretsmanager:us-east-1:1:secret:api-key-Zz9Yy8").unwrap();
+        assert_eq!(
+            (r.secret_name.as_str(), r.key.as_str()),
+            ("api-key", "value")
+        );
         let r = parse_value_from("arn:aws:ssm:us-east-1:1:parameter/prod/db/password").unwrap();
-        assert_eq!((r.secret_name.as_str(), r.remote_name.as_str(), r.ssm), ("prod-db-password", "prod/db/password", true));
+        assert_eq!(
+            (r.secret_name.as_str(), r.remote_name.as_str(), r.ssm),
+            ("prod-db-password", "prod/db/password", true)
+        );
         let r = parse_value_from("DB_PASSWORD").unwrap();
         assert_eq!(r.secret_name, "db-password");
         assert!(parse_value_from("arn:aws:s3:::bucket/x").is_err());

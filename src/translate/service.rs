@@ -5,20 +5,25 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{
-    DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, Deployment, DeploymentSpec, DeploymentStrategy,
-    RollingUpdateDaemonSet, RollingUpdateDeployment,
+    DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, Deployment, DeploymentSpec,
+    DeploymentStrategy, RollingUpdateDaemonSet, RollingUpdateDeployment,
 };
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::api::ecs::{DeploymentControllerType, DeploymentStrategy as EcsStrategy, LaunchType, PropagateTags, SchedulingStrategy, Tag};
+use crate::api::ecs::{
+    DeploymentControllerType, DeploymentStrategy as EcsStrategy, LaunchType, PropagateTags,
+    SchedulingStrategy, Tag,
+};
 use crate::api::{ClusterSpec, Service};
 
 use super::diagnostics::{Diagnostic, Invalid, Report};
-use super::networking::{self, Networking};
 use super::names::{self, is_label_key, is_label_value, label_value, sanitize};
-use super::{Context, Options, TaskDefinitionRef, autoscaling, capacity, fates, placement, rollout};
+use super::networking::{self, Networking};
+use super::{
+    Context, Options, TaskDefinitionRef, autoscaling, capacity, fates, placement, rollout,
+};
 
 /// Default hard deadline of a rollout, in seconds.
 pub const DEFAULT_ROLLOUT_DEADLINE: i32 = 600;
@@ -48,7 +53,12 @@ pub fn selector(name: &str) -> BTreeMap<String, String> {
 }
 
 /// Translate `svc` running revision `td`.
-pub fn translate(svc: &Service, td: &TaskDefinitionRef, cluster: Option<&ClusterSpec>, options: &Options) -> Result<(ServiceObjects, Vec<Diagnostic>), Invalid> {
+pub fn translate(
+    svc: &Service,
+    td: &TaskDefinitionRef,
+    cluster: Option<&ClusterSpec>,
+    options: &Options,
+) -> Result<(ServiceObjects, Vec<Diagnostic>), Invalid> {
     let spec = &svc.spec;
     let name = svc.metadata.name.clone().unwrap_or_default();
     let namespace = svc.metadata.namespace.as_deref();
@@ -66,7 +76,11 @@ pub fn translate(svc: &Service, td: &TaskDefinitionRef, cluster: Option<&Cluster
         (None, Some(a)) => a.min_capacity.unwrap_or(1).max(1),
         (None, None) if daemon => 0,
         (None, None) => {
-            report.error("spec.desiredCount", "is required for a REPLICA service (or set spec.autoscaling)", None);
+            report.error(
+                "spec.desiredCount",
+                "is required for a REPLICA service (or set spec.autoscaling)",
+                None,
+            );
             0
         }
     };
@@ -75,38 +89,85 @@ pub fn translate(svc: &Service, td: &TaskDefinitionRef, cluster: Option<&Cluster
     }
     if daemon {
         if spec.autoscaling.is_some() {
-            report.error("spec.autoscaling", "a DAEMON service runs one task per node and cannot autoscale", None);
+            report.error(
+                "spec.autoscaling",
+                "a DAEMON service runs one task per node and cannot autoscale",
+                None,
+            );
         }
-        if spec.capacity_provider_strategy.as_ref().is_some_and(|s| !s.is_empty()) {
-            report.error("spec.capacityProviderStrategy", "is not supported with the DAEMON scheduling strategy (as in ECS)", None);
+        if spec
+            .capacity_provider_strategy
+            .as_ref()
+            .is_some_and(|s| !s.is_empty())
+        {
+            report.error(
+                "spec.capacityProviderStrategy",
+                "is not supported with the DAEMON scheduling strategy (as in ECS)",
+                None,
+            );
         }
-        if spec.placement_strategy.as_ref().is_some_and(|s| !s.is_empty()) {
-            report.error("spec.placementStrategy", "is not supported with the DAEMON scheduling strategy (as in ECS)", None);
+        if spec
+            .placement_strategy
+            .as_ref()
+            .is_some_and(|s| !s.is_empty())
+        {
+            report.error(
+                "spec.placementStrategy",
+                "is not supported with the DAEMON scheduling strategy (as in ECS)",
+                None,
+            );
         }
     }
-    if spec.launch_type.is_some() && spec.capacity_provider_strategy.as_ref().is_some_and(|s| !s.is_empty()) {
-        report.error("spec.capacityProviderStrategy", "cannot be set together with launchType", Some("remove one of them".to_string()));
+    if spec.launch_type.is_some()
+        && spec
+            .capacity_provider_strategy
+            .as_ref()
+            .is_some_and(|s| !s.is_empty())
+    {
+        report.error(
+            "spec.capacityProviderStrategy",
+            "cannot be set together with launchType",
+            Some("remove one of them".to_string()),
+        );
     }
     if let Some(c) = spec.deployment_controller.as_ref().and_then(|c| c.r#type)
         && c != DeploymentControllerType::Ecs
     {
-        report.error("spec.deploymentController.type", format!("{} deployments are not supported: only ECS (rolling) deployments are", c.as_str()), Some("remove deploymentController or set it to ECS".to_string()));
+        report.error(
+            "spec.deploymentController.type",
+            format!(
+                "{} deployments are not supported: only ECS (rolling) deployments are",
+                c.as_str()
+            ),
+            Some("remove deploymentController or set it to ECS".to_string()),
+        );
     }
     let dc = spec.deployment_configuration.clone().unwrap_or_default();
     if let Some(s) = dc.strategy
         && s != EcsStrategy::Rolling
     {
-        report.error("spec.deploymentConfiguration.strategy", format!("{} deployments are not supported yet", s.as_str()), Some("use ROLLING".to_string()));
+        report.error(
+            "spec.deploymentConfiguration.strategy",
+            format!("{} deployments are not supported yet", s.as_str()),
+            Some("use ROLLING".to_string()),
+        );
     }
     if spec.task_definition.as_deref().is_none_or(str::is_empty) {
-        report.error("spec.taskDefinition", "is required: a family (follows the latest revision) or family:N", None);
+        report.error(
+            "spec.taskDefinition",
+            "is required: a family (follows the latest revision) or family:N",
+            None,
+        );
     }
 
     // The pod template of the revision, with the service's placement and labels on top.
     let mut ctx = Context::new(td, options);
     ctx.grace_seconds = spec.health_check_grace_period_seconds.unwrap_or(0);
     for vc in spec.volume_configurations.iter().flatten() {
-        if let (Some(n), Some(size)) = (&vc.name, vc.managed_ebs_volume.as_ref().and_then(|m| m.size_in_gi_b)) {
+        if let (Some(n), Some(size)) = (
+            &vc.name,
+            vc.managed_ebs_volume.as_ref().and_then(|m| m.size_in_gi_b),
+        ) {
             ctx.launch_volumes.insert(n.clone(), size);
         }
     }
@@ -127,38 +188,86 @@ pub fn translate(svc: &Service, td: &TaskDefinitionRef, cluster: Option<&Cluster
         _ => Vec::new(),
     };
     apply_tags(&propagated, meta);
-    placement::constraints(spec.placement_constraints.as_deref().unwrap_or_default(), "spec.placementConstraints", &select, pod, &mut report);
-    placement::strategies(spec.placement_strategy.as_deref().unwrap_or_default(), "spec.placementStrategy", &select, settings.binpack_scheduler_name.as_deref(), pod, &mut report);
+    placement::constraints(
+        spec.placement_constraints.as_deref().unwrap_or_default(),
+        "spec.placementConstraints",
+        &select,
+        pod,
+        &mut report,
+    );
+    placement::strategies(
+        spec.placement_strategy.as_deref().unwrap_or_default(),
+        "spec.placementStrategy",
+        &select,
+        settings.binpack_scheduler_name.as_deref(),
+        pod,
+        &mut report,
+    );
     let pod_spec_for_ports = pod.clone();
 
     let mut labels = ctx.labels.clone();
     labels.extend(select.clone());
-    let mut workload_meta = ObjectMeta { namespace: namespace.map(str::to_string), labels: Some(labels.clone()), ..ObjectMeta::default() };
+    let mut workload_meta = ObjectMeta {
+        namespace: namespace.map(str::to_string),
+        labels: Some(labels.clone()),
+        ..ObjectMeta::default()
+    };
     apply_tags(spec.tags.as_deref().unwrap_or_default(), &mut workload_meta);
 
-    let max_percent = dc.maximum_percent.unwrap_or(if daemon { 100 } else { rollout::DEFAULT_MAX_PERCENT });
-    let min_percent = dc.minimum_healthy_percent.unwrap_or(if daemon { 0 } else { rollout::DEFAULT_MIN_HEALTHY_PERCENT });
+    let max_percent = dc.maximum_percent.unwrap_or(if daemon {
+        100
+    } else {
+        rollout::DEFAULT_MAX_PERCENT
+    });
+    let min_percent = dc.minimum_healthy_percent.unwrap_or(if daemon {
+        0
+    } else {
+        rollout::DEFAULT_MIN_HEALTHY_PERCENT
+    });
     if !(0..=100).contains(&min_percent) {
-        report.error("spec.deploymentConfiguration.minimumHealthyPercent", "must be 0 to 100", None);
+        report.error(
+            "spec.deploymentConfiguration.minimumHealthyPercent",
+            "must be 0 to 100",
+            None,
+        );
     }
     if max_percent < 100 && !daemon {
-        report.error("spec.deploymentConfiguration.maximumPercent", "must be at least 100", None);
+        report.error(
+            "spec.deploymentConfiguration.maximumPercent",
+            "must be at least 100",
+            None,
+        );
     }
-    let deadline = settings.rollout_deadline_seconds.unwrap_or(DEFAULT_ROLLOUT_DEADLINE);
-    let mut out = ServiceObjects { selector: select.clone(), desired_count: desired, ..ServiceObjects::default() };
+    let deadline = settings
+        .rollout_deadline_seconds
+        .unwrap_or(DEFAULT_ROLLOUT_DEADLINE);
+    let mut out = ServiceObjects {
+        selector: select.clone(),
+        desired_count: desired,
+        ..ServiceObjects::default()
+    };
     if daemon {
         let mut meta = workload_meta.clone();
         meta.name = Some(name.clone());
         out.workloads.push(Workload::DaemonSet(DaemonSet {
             metadata: meta,
             spec: Some(DaemonSetSpec {
-                selector: LabelSelector { match_labels: Some(select.clone()), match_expressions: None },
+                selector: LabelSelector {
+                    match_labels: Some(select.clone()),
+                    match_expressions: None,
+                },
                 template: template.clone(),
                 update_strategy: Some(DaemonSetUpdateStrategy {
                     type_: Some("RollingUpdate".into()),
                     rolling_update: Some(RollingUpdateDaemonSet {
-                        max_unavailable: Some(IntOrString::String(format!("{}%", 100 - min_percent.clamp(0, 100)))),
-                        max_surge: Some(IntOrString::String(format!("{}%", (max_percent - 100).clamp(0, 100)))),
+                        max_unavailable: Some(IntOrString::String(format!(
+                            "{}%",
+                            100 - min_percent.clamp(0, 100)
+                        ))),
+                        max_surge: Some(IntOrString::String(format!(
+                            "{}%",
+                            (max_percent - 100).clamp(0, 100)
+                        ))),
                     }),
                 }),
                 revision_history_limit: Some(10),
@@ -170,27 +279,63 @@ pub fn translate(svc: &Service, td: &TaskDefinitionRef, cluster: Option<&Cluster
             report.error("spec.deploymentConfiguration", "with minimumHealthyPercent 100 and maximumPercent 100 a DAEMON service can never replace a task", Some("lower minimumHealthyPercent".to_string()));
         }
     } else {
-        let strategy = spec.capacity_provider_strategy.clone().filter(|s| !s.is_empty()).or_else(|| cluster.and_then(|c| c.default_capacity_provider_strategy.clone()).filter(|s| !s.is_empty() && spec.launch_type.is_none()));
+        let strategy = spec
+            .capacity_provider_strategy
+            .clone()
+            .filter(|s| !s.is_empty())
+            .or_else(|| {
+                cluster
+                    .and_then(|c| c.default_capacity_provider_strategy.clone())
+                    .filter(|s| !s.is_empty() && spec.launch_type.is_none())
+            });
         let shares = match (&strategy, spec.launch_type) {
-            (Some(s), _) => capacity::split(desired, s, "spec.capacityProviderStrategy", &mut report),
-            (None, Some(LaunchType::Fargate)) => vec![capacity::Share { provider: "FARGATE".into(), replicas: desired }],
-            (None, Some(LaunchType::External)) => {
-                report.warn("spec.launchType", "EXTERNAL instances are ordinary nodes here; no effect");
-                vec![capacity::Share { provider: String::new(), replicas: desired }]
+            (Some(s), _) => {
+                capacity::split(desired, s, "spec.capacityProviderStrategy", &mut report)
             }
-            _ => vec![capacity::Share { provider: String::new(), replicas: desired }],
+            (None, Some(LaunchType::Fargate)) => vec![capacity::Share {
+                provider: "FARGATE".into(),
+                replicas: desired,
+            }],
+            (None, Some(LaunchType::External)) => {
+                report.warn(
+                    "spec.launchType",
+                    "EXTERNAL instances are ordinary nodes here; no effect",
+                );
+                vec![capacity::Share {
+                    provider: String::new(),
+                    replicas: desired,
+                }]
+            }
+            _ => vec![capacity::Share {
+                provider: String::new(),
+                replicas: desired,
+            }],
         };
         let split = shares.len() > 1;
         for share in shares {
             let mut t = template.clone();
             let mut sel = select.clone();
-            let wname = if split { sanitize(&format!("{name}-{}", share.provider), 63) } else { name.clone() };
+            let wname = if split {
+                sanitize(&format!("{name}-{}", share.provider), 63)
+            } else {
+                name.clone()
+            };
             if !share.provider.is_empty() {
                 let pool = capacity::node_pool(&share.provider, cluster);
                 capacity::apply_pool(&pool, t.spec.get_or_insert_with(Default::default));
                 if split {
-                    sel.insert(names::CAPACITY_PROVIDER.into(), label_value(&share.provider));
-                    t.metadata.get_or_insert_with(Default::default).labels.get_or_insert_with(BTreeMap::new).insert(names::CAPACITY_PROVIDER.into(), label_value(&share.provider));
+                    sel.insert(
+                        names::CAPACITY_PROVIDER.into(),
+                        label_value(&share.provider),
+                    );
+                    t.metadata
+                        .get_or_insert_with(Default::default)
+                        .labels
+                        .get_or_insert_with(BTreeMap::new)
+                        .insert(
+                            names::CAPACITY_PROVIDER.into(),
+                            label_value(&share.provider),
+                        );
                 }
             }
             let Some(r) = rollout::rolling(share.replicas, max_percent, min_percent) else {
@@ -207,7 +352,10 @@ pub fn translate(svc: &Service, td: &TaskDefinitionRef, cluster: Option<&Cluster
                 metadata: meta,
                 spec: Some(DeploymentSpec {
                     replicas: Some(share.replicas),
-                    selector: LabelSelector { match_labels: Some(sel), match_expressions: None },
+                    selector: LabelSelector {
+                        match_labels: Some(sel),
+                        match_expressions: None,
+                    },
                     template: t,
                     strategy: Some(DeploymentStrategy {
                         type_: Some("RollingUpdate".into()),
@@ -224,7 +372,15 @@ pub fn translate(svc: &Service, td: &TaskDefinitionRef, cluster: Option<&Cluster
             }));
         }
     }
-    out.networking = networking::build(&name, namespace, spec, &pod_spec_for_ports, &select, &labels, &mut report);
+    out.networking = networking::build(
+        &name,
+        namespace,
+        spec,
+        &pod_spec_for_ports,
+        &select,
+        &labels,
+        &mut report,
+    );
     if let Some(a) = &spec.autoscaling {
         out.hpa = autoscaling::hpa(&name, namespace, a, &labels, &mut report);
     }
@@ -234,14 +390,21 @@ pub fn translate(svc: &Service, td: &TaskDefinitionRef, cluster: Option<&Cluster
 /// ECS tags as labels where they are valid labels, else as annotations.
 pub fn apply_tags(tags: &[Tag], meta: &mut ObjectMeta) {
     for t in tags {
-        let (Some(k), v) = (t.key.as_deref(), t.value.clone().unwrap_or_default()) else { continue };
+        let (Some(k), v) = (t.key.as_deref(), t.value.clone().unwrap_or_default()) else {
+            continue;
+        };
         if k.starts_with("aws:") {
             continue;
         }
         if is_label_key(k) && is_label_value(&v) {
-            meta.labels.get_or_insert_with(BTreeMap::new).insert(k.into(), v);
+            meta.labels
+                .get_or_insert_with(BTreeMap::new)
+                .insert(k.into(), v);
         } else {
-            meta.annotations.get_or_insert_with(BTreeMap::new).insert(format!("tags.ecs-operator.io/{}", sanitize(k, 63)), format!("{k}={v}"));
+            meta.annotations.get_or_insert_with(BTreeMap::new).insert(
+                format!("tags.ecs-operator.io/{}", sanitize(k, 63)),
+                format!("{k}={v}"),
+            );
         }
     }
 }

@@ -16,9 +16,15 @@ use super::names::{self, label_value, sanitize};
 use super::{Context, Options, TaskDefinitionRef, capacity, fates, placement, service::apply_tags};
 
 /// Apply `RunTask` overrides to a task definition revision (a copy).
-pub fn with_overrides(task: &Task, td: &TaskDefinitionRef, report: &mut Report) -> TaskDefinitionRef {
+pub fn with_overrides(
+    task: &Task,
+    td: &TaskDefinitionRef,
+    report: &mut Report,
+) -> TaskDefinitionRef {
     let mut td = td.clone();
-    let Some(o) = &task.spec.overrides else { return td };
+    let Some(o) = &task.spec.overrides else {
+        return td;
+    };
     let spec = &mut td.spec;
     if let Some(cpu) = o.cpu.clone().filter(|c| !c.is_empty()) {
         spec.cpu = Some(cpu);
@@ -35,8 +41,20 @@ pub fn with_overrides(task: &Task, td: &TaskDefinitionRef, report: &mut Report) 
     let defs = spec.container_definitions.get_or_insert_with(Vec::new);
     for (i, co) in o.container_overrides.iter().flatten().enumerate() {
         let path = format!("spec.overrides.containerOverrides[{i}]");
-        let Some(def) = co.name.as_deref().and_then(|n| defs.iter_mut().find(|d| d.name.as_deref() == Some(n))) else {
-            report.error(format!("{path}.name"), format!("names no container of {}: '{}'", td.family, co.name.as_deref().unwrap_or("")), None);
+        let Some(def) = co
+            .name
+            .as_deref()
+            .and_then(|n| defs.iter_mut().find(|d| d.name.as_deref() == Some(n)))
+        else {
+            report.error(
+                format!("{path}.name"),
+                format!(
+                    "names no container of {}: '{}'",
+                    td.family,
+                    co.name.as_deref().unwrap_or("")
+                ),
+                None,
+            );
             continue;
         };
         if let Some(cmd) = &co.command {
@@ -52,7 +70,9 @@ pub fn with_overrides(task: &Task, td: &TaskDefinitionRef, report: &mut Report) 
             def.environment = Some(merged);
         }
         if let Some(files) = &co.environment_files {
-            def.environment_files.get_or_insert_with(Vec::new).extend(files.clone());
+            def.environment_files
+                .get_or_insert_with(Vec::new)
+                .extend(files.clone());
         }
         if co.cpu.is_some() {
             def.cpu = co.cpu;
@@ -71,7 +91,12 @@ pub fn with_overrides(task: &Task, td: &TaskDefinitionRef, report: &mut Report) 
 }
 
 /// Translate `task` running revision `td`: its pods.
-pub fn translate(task: &Task, td: &TaskDefinitionRef, cluster: Option<&ClusterSpec>, options: &Options) -> Result<(Vec<Pod>, Vec<Diagnostic>), Invalid> {
+pub fn translate(
+    task: &Task,
+    td: &TaskDefinitionRef,
+    cluster: Option<&ClusterSpec>,
+    options: &Options,
+) -> Result<(Vec<Pod>, Vec<Diagnostic>), Invalid> {
     let spec = &task.spec;
     let name = task.metadata.name.clone().unwrap_or_default();
     let mut report = Report::default();
@@ -79,13 +104,20 @@ pub fn translate(task: &Task, td: &TaskDefinitionRef, cluster: Option<&ClusterSp
     fates::walk("RunTaskRequest", &value, "spec", &mut report);
     let count = spec.count.unwrap_or(1);
     if !(1..=10).contains(&count) {
-        report.error("spec.count", format!("is {count}; ECS runs 1 to 10 tasks per RunTask"), None);
+        report.error(
+            "spec.count",
+            format!("is {count}; ECS runs 1 to 10 tasks per RunTask"),
+            None,
+        );
     }
     let td = with_overrides(task, td, &mut report);
     super::family::check(&td, &mut report);
     let mut ctx = Context::new(&td, options);
     for vc in spec.volume_configurations.iter().flatten() {
-        if let (Some(n), Some(size)) = (&vc.name, vc.managed_ebs_volume.as_ref().and_then(|m| m.size_in_gi_b)) {
+        if let (Some(n), Some(size)) = (
+            &vc.name,
+            vc.managed_ebs_volume.as_ref().and_then(|m| m.size_in_gi_b),
+        ) {
             ctx.launch_volumes.insert(n.clone(), size);
         }
     }
@@ -94,8 +126,21 @@ pub fn translate(task: &Task, td: &TaskDefinitionRef, cluster: Option<&ClusterSp
     let own = BTreeMap::from([(names::TASK.to_string(), label_value(&name))]);
     let pod_spec = template.spec.get_or_insert_with(Default::default);
     pod_spec.restart_policy = Some("Never".into());
-    placement::constraints(spec.placement_constraints.as_deref().unwrap_or_default(), "spec.placementConstraints", &own, pod_spec, &mut report);
-    placement::strategies(spec.placement_strategy.as_deref().unwrap_or_default(), "spec.placementStrategy", &own, None, pod_spec, &mut report);
+    placement::constraints(
+        spec.placement_constraints.as_deref().unwrap_or_default(),
+        "spec.placementConstraints",
+        &own,
+        pod_spec,
+        &mut report,
+    );
+    placement::strategies(
+        spec.placement_strategy.as_deref().unwrap_or_default(),
+        "spec.placementStrategy",
+        &own,
+        None,
+        pod_spec,
+        &mut report,
+    );
     let meta = template.metadata.get_or_insert_with(Default::default);
     let labels = meta.labels.get_or_insert_with(BTreeMap::new);
     labels.extend(own);
@@ -103,15 +148,28 @@ pub fn translate(task: &Task, td: &TaskDefinitionRef, cluster: Option<&ClusterSp
         labels.insert(names::GROUP.into(), label_value(group));
     }
     if let Some(by) = spec.started_by.as_deref().filter(|s| !s.is_empty()) {
-        meta.annotations.get_or_insert_with(BTreeMap::new).insert("ecs-operator.io/started-by".into(), by.into());
+        meta.annotations
+            .get_or_insert_with(BTreeMap::new)
+            .insert("ecs-operator.io/started-by".into(), by.into());
     }
     apply_tags(spec.tags.as_deref().unwrap_or_default(), meta);
     let shares = match (&spec.capacity_provider_strategy, spec.launch_type) {
-        (Some(s), _) if !s.is_empty() => capacity::split(count, s, "spec.capacityProviderStrategy", &mut report),
-        (_, Some(LaunchType::Fargate)) => vec![capacity::Share { provider: "FARGATE".into(), replicas: count }],
-        _ => match cluster.and_then(|c| c.default_capacity_provider_strategy.clone()).filter(|s| !s.is_empty() && spec.launch_type.is_none()) {
+        (Some(s), _) if !s.is_empty() => {
+            capacity::split(count, s, "spec.capacityProviderStrategy", &mut report)
+        }
+        (_, Some(LaunchType::Fargate)) => vec![capacity::Share {
+            provider: "FARGATE".into(),
+            replicas: count,
+        }],
+        _ => match cluster
+            .and_then(|c| c.default_capacity_provider_strategy.clone())
+            .filter(|s| !s.is_empty() && spec.launch_type.is_none())
+        {
             Some(s) => capacity::split(count, &s, "spec.capacityProviderStrategy", &mut report),
-            None => vec![capacity::Share { provider: String::new(), replicas: count }],
+            None => vec![capacity::Share {
+                provider: String::new(),
+                replicas: count,
+            }],
         },
     };
     let mut pods = Vec::new();
@@ -119,7 +177,10 @@ pub fn translate(task: &Task, td: &TaskDefinitionRef, cluster: Option<&ClusterSp
         for _ in 0..share.replicas.max(0) {
             let mut t = template.clone();
             if !share.provider.is_empty() {
-                capacity::apply_pool(&capacity::node_pool(&share.provider, cluster), t.spec.get_or_insert_with(Default::default));
+                capacity::apply_pool(
+                    &capacity::node_pool(&share.provider, cluster),
+                    t.spec.get_or_insert_with(Default::default),
+                );
             }
             let m = t.metadata.unwrap_or_default();
             pods.push(Pod {

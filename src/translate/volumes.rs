@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
     CSIPersistentVolumeSource, EmptyDirVolumeSource, EphemeralVolumeSource, HostPathVolumeSource,
-    PersistentVolume, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimTemplate,
-    PersistentVolumeClaimVolumeSource, PersistentVolumeSpec, Volume, VolumeMount, VolumeResourceRequirements,
+    PersistentVolume, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PersistentVolumeClaimTemplate, PersistentVolumeClaimVolumeSource, PersistentVolumeSpec, Volume,
+    VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -41,18 +42,32 @@ pub fn plan(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) -> Volum
         };
         let pod_name = dns_label(ecs_name);
         if names.values().any(|n| n == &pod_name) {
-            report.error(format!("{path}.name"), format!("volume '{ecs_name}' is defined twice"), None);
+            report.error(
+                format!("{path}.name"),
+                format!("volume '{ecs_name}' is defined twice"),
+                None,
+            );
             continue;
         }
         names.insert(ecs_name.to_string(), pod_name.clone());
-        let mut volume = Volume { name: pod_name.clone(), ..Volume::default() };
+        let mut volume = Volume {
+            name: pod_name.clone(),
+            ..Volume::default()
+        };
         if let Some(efs) = &v.efs_volume_configuration {
             let Some(fs) = efs.file_system_id.as_deref().filter(|s| !s.is_empty()) else {
-                report.error(format!("{path}.efsVolumeConfiguration.fileSystemId"), "is required", None);
+                report.error(
+                    format!("{path}.efsVolumeConfiguration.fileSystemId"),
+                    "is required",
+                    None,
+                );
                 continue;
             };
             let root = efs.root_directory.as_deref().unwrap_or("/");
-            let access_point = efs.authorization_config.as_ref().and_then(|a| a.access_point_id.clone());
+            let access_point = efs
+                .authorization_config
+                .as_ref()
+                .and_then(|a| a.access_point_id.clone());
             if access_point.is_some() && root != "/" {
                 report.error(
                     format!("{path}.efsVolumeConfiguration.rootDirectory"),
@@ -62,10 +77,20 @@ pub fn plan(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) -> Volum
             }
             // efs.csi.aws.com volume handle: fileSystemId:subpath:accessPointId.
             let subpath = if root == "/" { "" } else { root };
-            let handle = format!("{fs}:{subpath}:{}", access_point.clone().unwrap_or_default());
+            let handle = format!(
+                "{fs}:{subpath}:{}",
+                access_point.clone().unwrap_or_default()
+            );
             let handle = handle.trim_end_matches(':').to_string();
             let namespace = td.namespace.clone().unwrap_or_default();
-            let pv_name = sanitize(&format!("ecs-{namespace}-{}-{ecs_name}-{}", td.family, short_hash(&handle)), 253);
+            let pv_name = sanitize(
+                &format!(
+                    "ecs-{namespace}-{}-{ecs_name}-{}",
+                    td.family,
+                    short_hash(&handle)
+                ),
+                253,
+            );
             let claim_name = sanitize(&format!("{}-{ecs_name}", td.family), 253);
             let mut attributes = BTreeMap::new();
             if efs.transit_encryption == Some(EFSTransitEncryption::Enabled) {
@@ -75,15 +100,24 @@ pub fn plan(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) -> Volum
             if let Some(port) = efs.transit_encryption_port {
                 mount_options.push(format!("tlsport={port}"));
             }
-            if efs.authorization_config.as_ref().and_then(|a| a.iam) == Some(crate::api::ecs::EFSAuthorizationConfigIAM::Enabled) {
+            if efs.authorization_config.as_ref().and_then(|a| a.iam)
+                == Some(crate::api::ecs::EFSAuthorizationConfigIAM::Enabled)
+            {
                 mount_options.push("iam".to_string());
                 mount_options.push("tls".to_string());
             }
             let labels = ctx.labels.clone();
             out.persistent_volumes.push(PersistentVolume {
-                metadata: ObjectMeta { name: Some(pv_name.clone()), labels: Some(labels.clone()), ..ObjectMeta::default() },
+                metadata: ObjectMeta {
+                    name: Some(pv_name.clone()),
+                    labels: Some(labels.clone()),
+                    ..ObjectMeta::default()
+                },
                 spec: Some(PersistentVolumeSpec {
-                    capacity: Some(BTreeMap::from([("storage".to_string(), Quantity("5Gi".into()))])),
+                    capacity: Some(BTreeMap::from([(
+                        "storage".to_string(),
+                        Quantity("5Gi".into()),
+                    )])),
                     access_modes: Some(vec!["ReadWriteMany".into()]),
                     persistent_volume_reclaim_policy: Some("Retain".into()),
                     storage_class_name: Some(String::new()),
@@ -98,9 +132,19 @@ pub fn plan(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) -> Volum
                 }),
                 ..PersistentVolume::default()
             });
-            out.claims.push(claim(&claim_name, td, &labels, Some(pv_name), Some(String::new()), "ReadWriteMany", "5Gi"));
-            volume.persistent_volume_claim =
-                Some(PersistentVolumeClaimVolumeSource { claim_name, read_only: None });
+            out.claims.push(claim(
+                &claim_name,
+                td,
+                &labels,
+                Some(pv_name),
+                Some(String::new()),
+                "ReadWriteMany",
+                "5Gi",
+            ));
+            volume.persistent_volume_claim = Some(PersistentVolumeClaimVolumeSource {
+                claim_name,
+                read_only: None,
+            });
         } else if let Some(host) = &v.host {
             match host.source_path.as_deref().filter(|p| !p.is_empty()) {
                 Some(source) => {
@@ -111,7 +155,10 @@ pub fn plan(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) -> Volum
                             Some("use a volume without sourcePath (an emptyDir), EFS, or ask an administrator to allow host paths".to_string()),
                         );
                     }
-                    volume.host_path = Some(HostPathVolumeSource { path: source.to_string(), type_: None });
+                    volume.host_path = Some(HostPathVolumeSource {
+                        path: source.to_string(),
+                        type_: None,
+                    });
                 }
                 None => volume.empty_dir = Some(EmptyDirVolumeSource::default()),
             }
@@ -121,7 +168,12 @@ pub fn plan(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) -> Volum
                 let claim_name = sanitize(&format!("{}-{ecs_name}", td.family), 253);
                 if docker.autoprovision == Some(false) {
                     // ECS expects the volume to exist already: so must the claim.
-                    report.warn(format!("{dpath}.autoprovision"), format!("false: the PersistentVolumeClaim '{claim_name}' must already exist"));
+                    report.warn(
+                        format!("{dpath}.autoprovision"),
+                        format!(
+                            "false: the PersistentVolumeClaim '{claim_name}' must already exist"
+                        ),
+                    );
                 } else {
                     let class = ctx.pod_settings.and_then(|s| s.storage_class_name.clone());
                     let mut labels = ctx.labels.clone();
@@ -130,13 +182,26 @@ pub fn plan(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) -> Volum
                             labels.insert(k.clone(), v.clone());
                         }
                     }
-                    out.claims.push(claim(&claim_name, td, &labels, None, class, "ReadWriteOnce", "1Gi"));
+                    out.claims.push(claim(
+                        &claim_name,
+                        td,
+                        &labels,
+                        None,
+                        class,
+                        "ReadWriteOnce",
+                        "1Gi",
+                    ));
                 }
-                volume.persistent_volume_claim = Some(PersistentVolumeClaimVolumeSource { claim_name, read_only: None });
+                volume.persistent_volume_claim = Some(PersistentVolumeClaimVolumeSource {
+                    claim_name,
+                    read_only: None,
+                });
             } else {
                 volume.empty_dir = Some(EmptyDirVolumeSource::default());
             }
-        } else if v.fsx_windows_file_server_volume_configuration.is_some() || v.s3files_volume_configuration.is_some() {
+        } else if v.fsx_windows_file_server_volume_configuration.is_some()
+            || v.s3files_volume_configuration.is_some()
+        {
             // Rejected by the field-fate table; nothing to mount.
             continue;
         } else if v.configured_at_launch == Some(true) {
@@ -144,7 +209,10 @@ pub fn plan(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) -> Volum
             let size = ctx.launch_volume_size(ecs_name).unwrap_or(1);
             volume.ephemeral = Some(EphemeralVolumeSource {
                 volume_claim_template: Some(PersistentVolumeClaimTemplate {
-                    metadata: Some(ObjectMeta { labels: Some(ctx.labels.clone()), ..ObjectMeta::default() }),
+                    metadata: Some(ObjectMeta {
+                        labels: Some(ctx.labels.clone()),
+                        ..ObjectMeta::default()
+                    }),
                     spec: PersistentVolumeClaimSpec {
                         access_modes: Some(vec!["ReadWriteOnce".into()]),
                         storage_class_name: class,
@@ -160,16 +228,34 @@ pub fn plan(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) -> Volum
     }
 
     let containers = spec.container_definitions.as_deref().unwrap_or_default();
-    out.mounts = containers.iter().enumerate().map(|(i, c)| own_mounts(c, i, &names, report)).collect();
+    out.mounts = containers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| own_mounts(c, i, &names, report))
+        .collect();
     // volumesFrom copies the source container's mounts (after its own, once, in order).
-    let by_name: BTreeMap<&str, usize> =
-        containers.iter().enumerate().filter_map(|(i, c)| c.name.as_deref().map(|n| (n, i))).collect();
+    let by_name: BTreeMap<&str, usize> = containers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.name.as_deref().map(|n| (n, i)))
+        .collect();
     let own = out.mounts.clone();
     for (i, c) in containers.iter().enumerate() {
         for (j, from) in c.volumes_from.iter().flatten().enumerate() {
             let path = format!("spec.containerDefinitions[{i}].volumesFrom[{j}].sourceContainer");
-            let Some(&src) = from.source_container.as_deref().and_then(|n| by_name.get(n)) else {
-                report.error(path, format!("names no container: '{}'", from.source_container.as_deref().unwrap_or("")), None);
+            let Some(&src) = from
+                .source_container
+                .as_deref()
+                .and_then(|n| by_name.get(n))
+            else {
+                report.error(
+                    path,
+                    format!(
+                        "names no container: '{}'",
+                        from.source_container.as_deref().unwrap_or("")
+                    ),
+                    None,
+                );
                 continue;
             };
             for m in &own[src] {
@@ -187,7 +273,12 @@ pub fn plan(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) -> Volum
     out
 }
 
-fn own_mounts(c: &ContainerDefinition, i: usize, names: &BTreeMap<String, String>, report: &mut Report) -> Vec<VolumeMount> {
+fn own_mounts(
+    c: &ContainerDefinition,
+    i: usize,
+    names: &BTreeMap<String, String>,
+    report: &mut Report,
+) -> Vec<VolumeMount> {
     let mut mounts = Vec::new();
     for (j, m) in c.mount_points.iter().flatten().enumerate() {
         let path = format!("spec.containerDefinitions[{i}].mountPoints[{j}]");
@@ -203,8 +294,13 @@ fn own_mounts(c: &ContainerDefinition, i: usize, names: &BTreeMap<String, String
             );
             continue;
         };
-        let Some(container_path) = m.container_path.as_deref().filter(|p| p.starts_with('/')) else {
-            report.error(format!("{path}.containerPath"), "must be an absolute path", None);
+        let Some(container_path) = m.container_path.as_deref().filter(|p| p.starts_with('/'))
+        else {
+            report.error(
+                format!("{path}.containerPath"),
+                "must be an absolute path",
+                None,
+            );
             continue;
         };
         mounts.push(VolumeMount {
@@ -219,7 +315,10 @@ fn own_mounts(c: &ContainerDefinition, i: usize, names: &BTreeMap<String, String
 
 fn storage_request(size: &str) -> VolumeResourceRequirements {
     VolumeResourceRequirements {
-        requests: Some(BTreeMap::from([("storage".to_string(), Quantity(size.to_string()))])),
+        requests: Some(BTreeMap::from([(
+            "storage".to_string(),
+            Quantity(size.to_string()),
+        )])),
         ..VolumeResourceRequirements::default()
     }
 }

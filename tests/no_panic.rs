@@ -1,0 +1,99 @@
+//! Property tests: whatever a user pastes, `import`, `render` and `validate` answer with
+//! objects or errors, never a panic — arbitrary JSON, and fixtures with fields replaced by
+//! arbitrary values.
+
+use ecs_operator::cli::{import, manifest, render};
+use ecs_operator::translate::Options;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        (-1e6f64..1e6).prop_map(Value::from),
+        "[a-zA-Z0-9:/_${}. -]{0,24}".prop_map(Value::from),
+        prop_oneof![Just("CMD-SHELL"), Just("awsvpc"), Just("REPLICA"), Just("DAEMON"), Just("1 vCPU"), Just("2 GB"), Just("HEALTHY")].prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    "[a-z]{1,10}".prop_map(String::from),
+                    Just("containerDefinitions".to_string()),
+                    Just("name".to_string()),
+                    Just("image".to_string()),
+                    Just("dependsOn".to_string()),
+                    Just("portMappings".to_string()),
+                    Just("healthCheck".to_string()),
+                    Just("volumes".to_string()),
+                    Just("memory".to_string()),
+                    Just("cpu".to_string()),
+                ],
+                inner,
+                0..5
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn render_docs(values: Vec<Value>) {
+    let docs: Vec<manifest::Document> = values.into_iter().map(|value| manifest::Document { source: "prop".into(), value }).collect();
+    let _ = render::render(&docs, &Options::default());
+}
+
+fn fixtures() -> Vec<Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/render");
+    manifest::read_documents(dir).unwrap().into_iter().map(|d| d.value).collect()
+}
+
+/// Set the value at a path of object keys/array indices chosen by `choices`.
+fn mutate(value: &mut Value, choices: &[usize], new: Value) {
+    let Some((&c, rest)) = choices.split_first() else {
+        *value = new;
+        return;
+    };
+    match value {
+        Value::Object(m) if !m.is_empty() => {
+            let k = m.keys().nth(c % m.len()).cloned().unwrap();
+            mutate(m.get_mut(&k).unwrap(), rest, new);
+        }
+        Value::Array(a) if !a.is_empty() => {
+            let n = a.len();
+            mutate(&mut a[c % n], rest, new);
+        }
+        _ => *value = new,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn import_never_panics(v in arb_json()) {
+        let _ = import::import(&v, None);
+        let _ = import::import(&json!({"taskDefinition": v.clone()}), Some("ns"));
+        let _ = import::import(&json!({"services": [v]}), None);
+    }
+
+    #[test]
+    fn render_never_panics_on_arbitrary_specs(spec in arb_json(), kind in prop_oneof![Just("TaskDefinition"), Just("Service"), Just("Task"), Just("Cluster")]) {
+        render_docs(vec![json!({"apiVersion": "ecs-operator.io/v1alpha1", "kind": kind, "metadata": {"name": "x"}, "spec": spec})]);
+    }
+
+    #[test]
+    fn render_never_panics_on_mutated_fixtures(index in 0usize..64, path in prop::collection::vec(0usize..16, 1..7), new in arb_json()) {
+        let mut docs = fixtures();
+        let n = docs.len();
+        mutate(&mut docs[index % n], &path, new);
+        render_docs(docs);
+    }
+
+    #[test]
+    fn documents_parser_never_panics(text in "[ -~\n]{0,200}") {
+        let _ = manifest::parse_documents(&text, "prop");
+    }
+}
