@@ -17,6 +17,8 @@
 #                        $ECS_OPERATOR_CACHE/<component>-<version>/bin, logs in $ECS_OPERATOR_CACHE/logs
 #   ECS_CLUSTER_NAME     cluster name (default ecs-operator)
 #   GO                   go binary (default: `go` on PATH, else /usr/local/go/bin/go)
+#   ECS_KUBE_APISERVER_PORT  fixed apiserver port (default: a free port chosen by kwokctl)
+#   ECS_CLUSTER_WAIT_METRICS=0  `up` does not wait for the first node metrics (saves ~20s)
 #
 # Pinned versions: scripts/versions.env. Manifests applied by `up`: scripts/kwok/.
 set -euo pipefail
@@ -232,6 +234,16 @@ build_helm() {
   echo "${fp}" >"${HELM_BIN}/.stamp"
 }
 
+# Serialize build/up/down (parallel test runners may call `up` at the same time).
+with_lock() {
+  mkdir -p "${CACHE}"
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"${CACHE}/.cluster-${CLUSTER_NAME}.lock"
+    flock -w 900 9 || die "could not get ${CACHE}/.cluster-${CLUSTER_NAME}.lock within 900s"
+  fi
+  "$@"
+}
+
 cmd_build() {
   find_go
   local t0=$SECONDS
@@ -348,7 +360,7 @@ teardown() {
   pids="$(cluster_pids | tr '\n' ' ')"
   save_logs
   if [[ -x "${KWOKCTL}" ]]; then
-    if ! out="$(kwokctl_ delete cluster --kubeconfig "" 2>&1)"; then
+    if ! out="$(kwokctl_ delete cluster --kubeconfig "${KUBECONFIG_PATH}" 2>&1)"; then
       log "kwokctl delete cluster failed (cleaning up by pid):"
       echo "${out}" >&2
     fi
@@ -409,8 +421,10 @@ wait_ready() {
     kc wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=2s || return 1
   wait_for "node agents (DaemonSet kube-system/kwok-node-agent)" 60 \
     kc rollout status daemonset/kwok-node-agent -n kube-system --timeout=2s || return 1
-  # metrics-server needs two scrapes (15s resolution) before it reports a node.
-  wait_for "node metrics (kubectl top node)" 90 kc top node ecs-node-a-m5 || return 1
+  # metrics-server reports a node after two scrapes (10s resolution); ECS_CLUSTER_WAIT_METRICS=0 skips this.
+  if [[ "${ECS_CLUSTER_WAIT_METRICS:-1}" != 0 ]]; then
+    wait_for "node metrics (kubectl top node)" 90 kc top node ecs-node-a-m5 || return 1
+  fi
 }
 
 cmd_up() {
@@ -464,19 +478,29 @@ cmd_down() {
   log "cluster '${CLUSTER_NAME}' is down ($((SECONDS - t0))s)"
 }
 
+print_components() {
+  local f pid
+  for f in "${CLUSTER_DIR}"/pids/*.pid; do
+    [[ -f "${f}" ]] || continue
+    pid="$(<"${f}")"; pid="${pid//[!0-9]/}"
+    printf '  %-24s pid %-8s %s\n' "$(basename "${f}" .pid)" "${pid}" \
+      "$(kill -0 "${pid}" 2>/dev/null && echo running || echo DEAD)"
+  done
+}
+
 cmd_status() {
   if ! cluster_exists; then
     echo "cluster '${CLUSTER_NAME}': down"
     return 1
   fi
   if ! cluster_healthy; then
-    echo "cluster '${CLUSTER_NAME}': NOT HEALTHY (exists in ${CLUSTER_DIR}; try 'cluster.sh up' to recreate)"
-    "${KWOKCTL}" --name "${CLUSTER_NAME}" get components 2>/dev/null || true
+    echo "cluster '${CLUSTER_NAME}': NOT HEALTHY (exists in ${CLUSTER_DIR}; 'cluster.sh up' recreates it, 'cluster.sh logs' shows the logs)"
+    print_components
     return 1
   fi
   echo "cluster '${CLUSTER_NAME}': up   KUBECONFIG=${KUBECONFIG_PATH}   server=$(kc config view -o jsonpath='{.clusters[0].cluster.server}')"
   echo "versions: kubernetes ${K8S_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}, metrics-server ${METRICS_SERVER_VERSION}"
-  kwokctl_ get components 2>/dev/null || true
+  print_components
   echo
   kc get nodes -L topology.kubernetes.io/zone -L node.kubernetes.io/instance-type -L kubernetes.io/arch \
     -L ecs-operator.io/capacity-provider
@@ -520,9 +544,9 @@ main() {
   local cmd="${1:-}"
   [[ $# -gt 0 ]] && shift
   case "${cmd}" in
-    build) cmd_build "$@" ;;
-    up) cmd_up "$@" ;;
-    down) cmd_down "$@" ;;
+    build) with_lock cmd_build "$@" ;;
+    up) with_lock cmd_up "$@" ;;
+    down) with_lock cmd_down "$@" ;;
     status) cmd_status "$@" ;;
     env) cmd_env "$@" ;;
     logs) cmd_logs "$@" ;;

@@ -32,7 +32,7 @@ ROOTS = {
 # member is optional and nullable, so each rule first asks `has(...)` and compares non-null values.
 EXTRA_ATTRS = {
     "ContainerDefinition": [
-        '#[schemars(extend("x-kubernetes-validations" = [{"rule": "!has(self.memoryReservation) || !has(self.memory) || self.memoryReservation == null || self.memory == null || self.memoryReservation <= self.memory", "message": "memoryReservation (soft limit, MiB) must not exceed memory (hard limit, MiB)", "fieldPath": ".memoryReservation"}]))]',
+        '#[schemars(extend("x-kubernetes-validations" = [{"rule": "!has(self.memoryReservation) || !has(self.memory) || self.memoryReservation <= self.memory", "message": "memoryReservation (soft limit, MiB) must not exceed memory (hard limit, MiB)", "fieldPath": ".memoryReservation"}]))]',
     ],
 }
 

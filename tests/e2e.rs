@@ -298,16 +298,29 @@ async fn crds_and_rendered_objects_pass_server_side_dry_run() {
             })
             .collect();
         assert!(!core.is_empty(), "{case} rendered nothing");
-        let path = std::env::temp_dir().join(format!("ecs-operator-dryrun-{case}.yaml"));
-        std::fs::write(&path, ecs_operator::cli::render::to_yaml(&core)).unwrap();
-        kubectl(&[
-            "apply",
-            "--dry-run=server",
-            "-n",
-            &ns.name,
-            "-f",
-            path.to_str().unwrap(),
-        ]);
+        // Pods are admitted only if their ServiceAccount exists: create those for real first.
+        let (accounts, rest): (Vec<_>, Vec<_>) = core
+            .into_iter()
+            .partition(|v| v["kind"] == "ServiceAccount");
+        for (suffix, objects, dry_run) in [("sa", accounts, false), ("rest", rest, true)] {
+            if objects.is_empty() {
+                continue;
+            }
+            let path =
+                std::env::temp_dir().join(format!("ecs-operator-dryrun-{case}-{suffix}.yaml"));
+            std::fs::write(&path, ecs_operator::cli::render::to_yaml(&objects)).unwrap();
+            let mut args = vec![
+                "apply",
+                "-n",
+                ns.name.as_str(),
+                "-f",
+                path.to_str().unwrap(),
+            ];
+            if dry_run {
+                args.push("--dry-run=server");
+            }
+            kubectl(&args);
+        }
     }
     ns.cleanup().await;
 }

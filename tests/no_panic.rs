@@ -14,7 +14,16 @@ fn arb_json() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         (-1e6f64..1e6).prop_map(Value::from),
         "[a-zA-Z0-9:/_${}. -]{0,24}".prop_map(Value::from),
-        prop_oneof![Just("CMD-SHELL"), Just("awsvpc"), Just("REPLICA"), Just("DAEMON"), Just("1 vCPU"), Just("2 GB"), Just("HEALTHY")].prop_map(Value::from),
+        prop_oneof![
+            Just("CMD-SHELL"),
+            Just("awsvpc"),
+            Just("REPLICA"),
+            Just("DAEMON"),
+            Just("1 vCPU"),
+            Just("2 GB"),
+            Just("HEALTHY")
+        ]
+        .prop_map(Value::from),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
@@ -41,13 +50,23 @@ fn arb_json() -> impl Strategy<Value = Value> {
 }
 
 fn render_docs(values: Vec<Value>) {
-    let docs: Vec<manifest::Document> = values.into_iter().map(|value| manifest::Document { source: "prop".into(), value }).collect();
+    let docs: Vec<manifest::Document> = values
+        .into_iter()
+        .map(|value| manifest::Document {
+            source: "prop".into(),
+            value,
+        })
+        .collect();
     let _ = render::render(&docs, &Options::default());
 }
 
 fn fixtures() -> Vec<Value> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/render");
-    manifest::read_documents(dir).unwrap().into_iter().map(|d| d.value).collect()
+    manifest::read_documents(dir)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.value)
+        .collect()
 }
 
 /// Set the value at a path of object keys/array indices chosen by `choices`.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Application Auto Scaling for the Service's `desiredCount`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(extend("x-kubernetes-validations" = [{"rule": "!has(self.minCapacity) || !has(self.maxCapacity) || self.minCapacity == null || self.maxCapacity == null || self.minCapacity <= self.maxCapacity", "message": "minCapacity must not exceed maxCapacity", "fieldPath": ".minCapacity"}]))]
+#[schemars(extend("x-kubernetes-validations" = [{"rule": "!has(self.minCapacity) || !has(self.maxCapacity) || self.minCapacity <= self.maxCapacity", "message": "minCapacity must not exceed maxCapacity", "fieldPath": ".minCapacity"}]))]
 pub struct AutoscalingSpec {
     /// RegisterScalableTarget MinCapacity: the fewest tasks (default 1 on Kubernetes, which has no scale-to-zero HPA).
     #[serde(default, skip_serializing_if = "Option::is_none")]

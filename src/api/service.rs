@@ -56,8 +56,8 @@ use super::kubernetes::ServiceSettings;
     )
 )]
 #[schemars(extend("x-kubernetes-validations" = [
-    {"rule": "!has(self.launchType) || self.launchType == null || !has(self.capacityProviderStrategy) || self.capacityProviderStrategy == null || size(self.capacityProviderStrategy) == 0", "message": "set either launchType or capacityProviderStrategy, not both (as ECS requires)", "fieldPath": ".capacityProviderStrategy"},
-    {"rule": "!has(self.desiredCount) || self.desiredCount == null || self.desiredCount >= 0", "message": "desiredCount must be 0 or more", "fieldPath": ".desiredCount"}
+    {"rule": "!has(self.launchType) || !has(self.capacityProviderStrategy) || size(self.capacityProviderStrategy) == 0", "message": "set either launchType or capacityProviderStrategy, not both (as ECS requires)", "fieldPath": ".capacityProviderStrategy"},
+    {"rule": "!has(self.desiredCount) || self.desiredCount >= 0", "message": "desiredCount must be 0 or more", "fieldPath": ".desiredCount"}
 ]))]
 pub struct ServiceSpec {
     /// The short name or full Amazon Resource Name (ARN) of the cluster that you run your service on.

@@ -36,7 +36,7 @@ use super::kubernetes::TaskSettings;
     )
 )]
 #[schemars(extend("x-kubernetes-validations" = [
-    {"rule": "!has(self.launchType) || self.launchType == null || !has(self.capacityProviderStrategy) || self.capacityProviderStrategy == null || size(self.capacityProviderStrategy) == 0", "message": "set either launchType or capacityProviderStrategy, not both (as ECS requires)", "fieldPath": ".capacityProviderStrategy"},
+    {"rule": "!has(self.launchType) || !has(self.capacityProviderStrategy) || size(self.capacityProviderStrategy) == 0", "message": "set either launchType or capacityProviderStrategy, not both (as ECS requires)", "fieldPath": ".capacityProviderStrategy"},
     {"rule": "self == oldSelf", "message": "a Task is immutable once started: delete it and create a new one"}
 ]))]
 pub struct TaskSpec {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// Container definitions are used in task definitions to describe the different containers that are launched as part of a task.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[schemars(extend("x-kubernetes-validations" = [{"rule": "!has(self.memoryReservation) || !has(self.memory) || self.memoryReservation == null || self.memory == null || self.memoryReservation <= self.memory", "message": "memoryReservation (soft limit, MiB) must not exceed memory (hard limit, MiB)", "fieldPath": ".memoryReservation"}]))]
+#[schemars(extend("x-kubernetes-validations" = [{"rule": "!has(self.memoryReservation) || !has(self.memory) || self.memoryReservation <= self.memory", "message": "memoryReservation (soft limit, MiB) must not exceed memory (hard limit, MiB)", "fieldPath": ".memoryReservation"}]))]
 pub struct ContainerDefinition {
     /// The name of a container.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
