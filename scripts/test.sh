@@ -22,8 +22,5 @@ echo "cluster ready after $(( $(date +%s) - start ))s"
 # Unit, snapshot, field-coverage, CRD-drift and no-panic property tests (no cluster needed).
 cargo test --locked
 # The e2e tests, against the live cluster: here a missing cluster fails them.
-# Pod metrics (metrics-server over KWOK's simulated usage) do not reach the HPA yet: node
-# metrics are served, pod metrics come back empty. The HPA test is skipped here, by name and
-# visibly, until the cluster serves them (see issue 5's note).
-cargo test --locked --test e2e -- --ignored --test-threads=2 --skip hpa_reads_metrics_and_scales
+cargo test --locked --test e2e -- --ignored --test-threads=2
 echo "all tests passed in $(( $(date +%s) - start ))s"
