@@ -46,12 +46,50 @@ enum Command {
         #[arg(short = 'n', long)]
         namespace: Option<String>,
     },
+    /// Run the operator: reconcile TaskDefinitions, Services, Tasks and Clusters in the cluster
+    /// the kubeconfig (or in-cluster service account) points at.
+    Run(RunFlags),
     /// Print the CustomResourceDefinitions (or write one file per CRD into a directory).
     Crd {
         /// Write `<plural>.<group>.yaml` files here instead of printing.
         #[arg(long)]
         out_dir: Option<std::path::PathBuf>,
     },
+}
+
+/// Flags of `run`; each also reads an `ECS_OPERATOR_*` environment variable.
+#[derive(Args, Clone, Debug)]
+struct RunFlags {
+    /// Namespaces to watch (repeat, or comma-separate); none means all namespaces.
+    #[arg(
+        long = "namespace",
+        env = "ECS_OPERATOR_NAMESPACES",
+        value_delimiter = ','
+    )]
+    namespaces: Vec<String>,
+    /// Elect a leader through a Lease, so several replicas are safe.
+    #[arg(long, env = "ECS_OPERATOR_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
+    leader_elect: bool,
+    /// Namespace of the leader-election Lease.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    lease_namespace: String,
+    /// Name of the leader-election Lease.
+    #[arg(long, env = "ECS_OPERATOR_LEASE_NAME", default_value = "ecs-operator")]
+    lease_name: String,
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, env = "ECS_OPERATOR_HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    http_addr: std::net::SocketAddr,
+    /// Reconciles at once per controller.
+    #[arg(long, env = "ECS_OPERATOR_CONCURRENCY", default_value_t = 4)]
+    concurrency: u16,
+    /// Log format: text or json.
+    #[arg(long, env = "ECS_OPERATOR_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    /// Log level (a tracing filter such as info or ecs_operator=debug); RUST_LOG overrides it.
+    #[arg(long, env = "ECS_OPERATOR_LOG_LEVEL", default_value = "info")]
+    log_level: String,
+    #[command(flatten)]
+    policy: PolicyFlags,
 }
 
 /// The security policy: host-level features the generated pods may use.
@@ -104,6 +142,54 @@ fn main() -> ExitCode {
         Command::Validate { file, policy } => render_cmd(&file, &policy.options(), false),
         Command::Import { file, namespace } => import_cmd(&file, namespace.as_deref()),
         Command::Crd { out_dir } => crd_cmd(out_dir.as_deref()),
+        Command::Run(flags) => run_cmd(flags),
+    }
+}
+
+fn run_cmd(flags: RunFlags) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&flags.log_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if flags.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+    let identity = std::env::var("POD_NAME")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| format!("ecs-operator-{}", std::process::id()));
+    let config = ecs_operator::controller::run::RunConfig {
+        namespaces: flags
+            .namespaces
+            .into_iter()
+            .filter(|n| !n.is_empty())
+            .collect(),
+        leader_elect: flags.leader_elect,
+        lease_namespace: flags.lease_namespace,
+        lease_name: flags.lease_name,
+        identity: format!("{identity}-{}", std::process::id()),
+        http_addr: flags.http_addr,
+        concurrency: flags.concurrency.max(1),
+        options: flags.policy.options(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(UNREADABLE);
+        }
+    };
+    match runtime.block_on(ecs_operator::controller::run::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "operator stopped");
+            ExitCode::from(INVALID)
+        }
     }
 }
 

@@ -278,6 +278,12 @@ pub struct ServiceStatus {
     /// Service events, newest first, bounded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<ServiceEvent>,
+    /// The last task definition whose deployment COMPLETED: where a rollback returns to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_completed_task_definition: Option<String>,
+    /// A task definition whose deployment FAILED and was rolled back: not retried until it changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_task_definition: Option<String>,
     /// Label selector of the tasks, for the scale subresource and HPA.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<String>,

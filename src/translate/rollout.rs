@@ -22,10 +22,14 @@ pub fn rolling(desired: i32, max_percent: i32, min_healthy_percent: i32) -> Opti
     let desired = i64::from(desired.max(0));
     let max_total = desired * i64::from(max_percent) / 100;
     let min_healthy = (desired * i64::from(min_healthy_percent) + 99) / 100;
-    let r = Rolling {
+    let mut r = Rolling {
         max_surge: (max_total - desired).max(0) as i32,
         max_unavailable: (desired - min_healthy).max(0) as i32,
     };
+    if desired == 0 {
+        // Nothing to roll, but Kubernetes refuses a strategy with both at zero.
+        r.max_surge = 1;
+    }
     (desired == 0 || r.max_surge > 0 || r.max_unavailable > 0).then_some(r)
 }
 
@@ -74,7 +78,13 @@ mod tests {
     fn both_zero_is_refused() {
         assert_eq!(rolling(1, 100, 100), None);
         assert_eq!(rolling(3, 120, 100), None); // floor(3.6)=3: no surge
-        assert!(rolling(0, 100, 100).is_some());
+        assert_eq!(
+            rolling(0, 100, 100),
+            Some(Rolling {
+                max_surge: 1,
+                max_unavailable: 0
+            })
+        );
     }
 
     #[test]

@@ -153,6 +153,14 @@ pub fn translate(
             .insert("ecs-operator.io/started-by".into(), by.into());
     }
     apply_tags(spec.tags.as_deref().unwrap_or_default(), meta);
+    if let Some(k) = &spec.kubernetes {
+        meta.labels
+            .get_or_insert_with(BTreeMap::new)
+            .extend(k.labels.clone());
+        meta.annotations
+            .get_or_insert_with(BTreeMap::new)
+            .extend(k.annotations.clone());
+    }
     let shares = match (&spec.capacity_provider_strategy, spec.launch_type) {
         (Some(s), _) if !s.is_empty() => {
             capacity::split(count, s, "spec.capacityProviderStrategy", &mut report)

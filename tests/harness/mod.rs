@@ -1,6 +1,9 @@
 //! The e2e harness: a namespace per test (deleted at the end), waiting with deadlines and
 //! messages that say what was awaited, and `kubectl` for what it does best.
 
+// Each test crate uses a different part of the harness.
+#![allow(dead_code)]
+
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -92,4 +95,62 @@ pub fn kubectl(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
+}
+
+/// Apply YAML to a namespace with kubectl (server-side, as GitOps tools do).
+pub fn apply_yaml(namespace: &str, yaml: &str) -> String {
+    let path =
+        std::env::temp_dir().join(format!("ecs-operator-e2e-{namespace}-{}.yaml", short_id()));
+    std::fs::write(&path, yaml).unwrap();
+    let out = kubectl(&[
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "-n",
+        namespace,
+        "-f",
+        path.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_file(&path);
+    out
+}
+
+/// A short unique id.
+pub fn short_id() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            % 0xffff_ffff
+    )
+}
+
+/// Where the operator under test serves /metrics (scripts/test.sh starts it).
+pub fn metrics_url() -> String {
+    std::env::var("ECS_OPERATOR_METRICS_ADDR").unwrap_or_else(|_| "127.0.0.1:18080".into())
+}
+
+/// The operator's write calls so far (apply, create, delete, status), leaving out Events.
+pub async fn operator_writes() -> u64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = metrics_url();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("the operator is not serving metrics on {addr} ({e}); scripts/test.sh starts it")
+        });
+    stream
+        .write_all(format!("GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await.unwrap();
+    body.lines()
+        .filter(|l| {
+            l.starts_with("ecs_operator_api_writes_total{") && !l.contains("resource=\"events\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
 }

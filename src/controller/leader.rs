@@ -1,0 +1,182 @@
+//! Leader election on a `coordination.k8s.io/v1` Lease, so two replicas are safe: one
+//! reconciles, the other waits. The leader renews every few seconds; a leader that cannot renew
+//! within the lease duration exits (a restart is safer than two writers); on shutdown it
+//! releases the lease so the standby takes over at once.
+
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::Timestamp;
+use kube::Client;
+use kube::api::{Api, PostParams};
+
+/// How long a lease is valid without renewal.
+const LEASE_SECONDS: i32 = 15;
+/// How often the leader renews.
+const RENEW_EVERY: Duration = Duration::from_secs(5);
+
+/// A held lease.
+pub struct Leadership {
+    api: Api<Lease>,
+    name: String,
+    identity: String,
+}
+
+fn expired(lease: &Lease, now: Timestamp) -> bool {
+    let Some(spec) = &lease.spec else { return true };
+    let Some(renew) = spec.renew_time.as_ref().or(spec.acquire_time.as_ref()) else {
+        return true;
+    };
+    let duration = i64::from(spec.lease_duration_seconds.unwrap_or(LEASE_SECONDS));
+    now.as_second() > renew.0.as_second() + duration
+}
+
+fn holder(lease: &Lease) -> Option<&str> {
+    lease
+        .spec
+        .as_ref()
+        .and_then(|s| s.holder_identity.as_deref())
+        .filter(|h| !h.is_empty())
+}
+
+impl Leadership {
+    /// Block until this process holds the lease `namespace/name`.
+    pub async fn acquire(
+        client: Client,
+        namespace: &str,
+        name: &str,
+        identity: &str,
+    ) -> Result<Self, kube::Error> {
+        let api: Api<Lease> = Api::namespaced(client, namespace);
+        let me = Leadership {
+            api,
+            name: name.to_string(),
+            identity: identity.to_string(),
+        };
+        let mut announced = false;
+        loop {
+            if me.try_acquire().await? {
+                tracing::info!(lease = %name, %identity, "acquired leadership");
+                return Ok(me);
+            }
+            if !announced {
+                tracing::info!(lease = %name, "another replica leads; standing by");
+                announced = true;
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+
+    async fn try_acquire(&self) -> Result<bool, kube::Error> {
+        let now = Timestamp::now();
+        let fresh = LeaseSpec {
+            holder_identity: Some(self.identity.clone()),
+            lease_duration_seconds: Some(LEASE_SECONDS),
+            acquire_time: Some(MicroTime(now)),
+            renew_time: Some(MicroTime(now)),
+            ..LeaseSpec::default()
+        };
+        match self.api.get_opt(&self.name).await? {
+            None => {
+                let lease = Lease {
+                    metadata: ObjectMeta {
+                        name: Some(self.name.clone()),
+                        ..ObjectMeta::default()
+                    },
+                    spec: Some(fresh),
+                };
+                match self.api.create(&PostParams::default(), &lease).await {
+                    Ok(_) => Ok(true),
+                    Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
+                    Err(e) => Err(e),
+                }
+            }
+            Some(mut lease) => {
+                let mine = holder(&lease) == Some(self.identity.as_str());
+                if !mine && holder(&lease).is_some() && !expired(&lease, now) {
+                    return Ok(false);
+                }
+                let transitions = lease
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.lease_transitions)
+                    .unwrap_or(0);
+                lease.spec = Some(LeaseSpec {
+                    lease_transitions: Some(transitions + i32::from(!mine)),
+                    ..fresh
+                });
+                // The resourceVersion in `lease` makes this a compare-and-swap.
+                match self
+                    .api
+                    .replace(&self.name, &PostParams::default(), &lease)
+                    .await
+                {
+                    Ok(_) => Ok(true),
+                    Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Renew until renewal fails for a whole lease duration; then return (leadership lost).
+    pub async fn keep(&self) {
+        let mut last_ok = Timestamp::now();
+        loop {
+            tokio::time::sleep(RENEW_EVERY).await;
+            match self.renew().await {
+                Ok(true) => last_ok = Timestamp::now(),
+                Ok(false) => {
+                    tracing::error!("the lease was taken by another replica");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "renewing the lease failed");
+                    if Timestamp::now().as_second() - last_ok.as_second() > i64::from(LEASE_SECONDS)
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn renew(&self) -> Result<bool, kube::Error> {
+        let Some(mut lease) = self.api.get_opt(&self.name).await? else {
+            return Ok(false);
+        };
+        if holder(&lease) != Some(self.identity.as_str()) {
+            return Ok(false);
+        }
+        if let Some(spec) = lease.spec.as_mut() {
+            spec.renew_time = Some(MicroTime(Timestamp::now()));
+        }
+        match self
+            .api
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Give the lease up so a standby takes over without waiting for it to expire.
+    pub async fn release(&self) {
+        if let Ok(Some(mut lease)) = self.api.get_opt(&self.name).await
+            && holder(&lease) == Some(self.identity.as_str())
+        {
+            if let Some(spec) = lease.spec.as_mut() {
+                spec.holder_identity = None;
+                spec.renew_time = None;
+            }
+            let _ = self
+                .api
+                .replace(&self.name, &PostParams::default(), &lease)
+                .await;
+            tracing::info!("released leadership");
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The operator: kube-runtime controllers for the four kinds, each a pipeline
+//! resolve → validate → build (the translator) → apply (server-side apply) → status, plus
+//! leader election, health and metrics endpoints, and graceful shutdown.
+
+pub mod apply;
+pub mod cluster;
+pub mod events;
+pub mod http;
+pub mod leader;
+pub mod metrics;
+pub mod revisions;
+pub mod run;
+pub mod service;
+pub mod service_status;
+pub mod task;
+pub mod task_definition;
+pub mod task_status;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::Client;
+use kube::runtime::controller::Action;
+use kube::runtime::events::Reporter;
+
+use crate::translate::Options;
+
+/// The one field manager every server-side apply of this operator uses.
+pub const FIELD_MANAGER: &str = "ecs-operator";
+
+/// What every reconcile needs.
+pub struct Context {
+    pub client: Client,
+    pub options: Options,
+    pub metrics: Arc<metrics::Metrics>,
+    pub reporter: Reporter,
+}
+
+/// Why a reconcile did not finish. The category labels metrics and decides the retry.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The API server refused or failed a call: transient, retried with back-off.
+    #[error("API call failed: {0}")]
+    Kube(#[from] kube::Error),
+    /// The object could not be (de)serialized: a bug or an incompatible object.
+    #[error("serialization failed: {0}")]
+    Serde(#[from] serde_json::Error),
+    /// The object has no name or namespace: never happens for objects from a watch.
+    #[error("object is missing {0}")]
+    MissingMetadata(&'static str),
+}
+
+impl Error {
+    /// Stable category for metrics labels and Event reasons.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Error::Kube(_) => "api",
+            Error::Serde(_) => "serialization",
+            Error::MissingMetadata(_) => "metadata",
+        }
+    }
+}
+
+/// Back-off for transient errors; input errors are not errors here (they become status and
+/// wait for a change).
+pub fn error_policy<K>(_obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.reconcile_error(error.category());
+    tracing::warn!(error = %error, category = error.category(), "reconcile failed; retrying");
+    Action::requeue(Duration::from_secs(5))
+}
+
+/// Now, as RFC 3339 with whole seconds (no churn from sub-second precision).
+pub fn now() -> String {
+    k8s_openapi::jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}

@@ -1,0 +1,675 @@
+//! End-to-end tests of the operator (`ecs-operator run`, started by scripts/test.sh) against
+//! the live local control plane: create, roll, pin, scale, autoscale, the circuit breaker with
+//! rollback, DAEMON, placement, Task essential exit, cascading deletion, the orphan sweep,
+//! invalid specs, and a no-op re-apply that writes nothing. `#[ignore]`d without a cluster.
+
+mod harness;
+
+use std::time::{Duration, Instant};
+
+use ecs_operator::api::{Service, Task, TaskDefinition};
+use harness::{TestNamespace, apply_yaml, kubectl, operator_writes, wait_for};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{Event, Node, Pod, Service as KubeService};
+use kube::api::{Api, DeleteParams, ListParams};
+
+fn task_definition(family: &str, image: &str, annotations: &str) -> String {
+    format!(
+        r#"
+apiVersion: ecs-operator.io/v1alpha1
+kind: TaskDefinition
+metadata: {{name: {family}}}
+spec:
+  family: {family}
+  networkMode: awsvpc
+  containerDefinitions:
+  - name: app
+    image: {image}
+    cpu: 256
+    memory: 256
+    portMappings: [{{containerPort: 8080, name: http}}]
+  kubernetes:
+    annotations: {{{annotations}}}
+"#
+    )
+}
+
+fn service(name: &str, task_definition: &str, desired: i32, extra: &str) -> String {
+    format!(
+        r#"
+apiVersion: ecs-operator.io/v1alpha1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  serviceName: {name}
+  taskDefinition: "{task_definition}"
+  desiredCount: {desired}
+  deploymentConfiguration:
+    maximumPercent: 200
+    minimumHealthyPercent: 50
+    deploymentCircuitBreaker: {{enable: true, rollback: true}}
+{extra}
+"#
+    )
+}
+
+async fn svc_status(ns: &TestNamespace, name: &str) -> Option<ecs_operator::api::ServiceStatus> {
+    ns.api::<Service>().get(name).await.ok()?.status
+}
+
+/// Wait until the Service's PRIMARY deployment runs `td` with the given rollout state.
+async fn wait_rollout(
+    ns: &TestNamespace,
+    name: &str,
+    td: &str,
+    state: &str,
+    timeout: u64,
+) -> ecs_operator::api::ServiceStatus {
+    wait_for(
+        Duration::from_secs(timeout),
+        &format!("service {name} PRIMARY {td} {state}"),
+        || async {
+            let st = svc_status(ns, name).await?;
+            let p = st.deployments.first()?;
+            (p.task_definition == td && p.rollout_state.as_deref() == Some(state)).then_some(st)
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn create_update_and_pin() {
+    let ns = TestNamespace::new("op-create").await;
+    let start = Instant::now();
+    apply_yaml(
+        &ns.name,
+        &(task_definition("web", "nginx:1.27", "") + "---" + &service("web", "web", 3, "")),
+    );
+    wait_for(Duration::from_secs(30), "deployment web", || async {
+        ns.api::<Deployment>().get("web").await.ok()
+    })
+    .await;
+    let to_deployment = start.elapsed();
+    let st = wait_rollout(&ns, "web", "web:1", "COMPLETED", 60).await;
+    let to_steady = start.elapsed();
+    println!(
+        "FIGURE apply→Deployment {:.2}s, apply→steady state {:.2}s",
+        to_deployment.as_secs_f64(),
+        to_steady.as_secs_f64()
+    );
+    assert_eq!(st.running_count, 3);
+    assert!(
+        st.events
+            .iter()
+            .any(|e| e.message == "(service web) has reached a steady state.")
+    );
+    assert!(
+        st.conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.is_true())
+    );
+    let d = ns.api::<Deployment>().get("web").await.unwrap();
+    assert_eq!(d.spec.unwrap().replicas, Some(3));
+    // A service pinned to web:1 must not follow new revisions.
+    apply_yaml(&ns.name, &service("pinned", "web:1", 1, ""));
+    wait_rollout(&ns, "pinned", "web:1", "COMPLETED", 60).await;
+
+    // A new spec is a new revision; the following service rolls to it, the pinned one stays.
+    apply_yaml(&ns.name, &task_definition("web", "nginx:1.28", ""));
+    wait_for(Duration::from_secs(30), "revision 2", || async {
+        (ns.api::<TaskDefinition>()
+            .get("web")
+            .await
+            .ok()?
+            .status?
+            .revision?
+            == 2)
+            .then_some(())
+    })
+    .await;
+    let st = wait_rollout(&ns, "web", "web:2", "COMPLETED", 90).await;
+    assert_eq!(st.task_definition.as_deref(), Some("web:2"));
+    let pods = ns
+        .api::<Pod>()
+        .list(&ListParams::default().labels("ecs-operator.io/service=web"))
+        .await
+        .unwrap();
+    assert!(
+        pods.items
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .all(|p| p.spec.as_ref().unwrap().containers[0].image.as_deref() == Some("nginx:1.28"))
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let pinned = svc_status(&ns, "pinned").await.unwrap();
+    assert_eq!(pinned.task_definition.as_deref(), Some("web:1"));
+    // Re-applying the same spec makes no new revision.
+    apply_yaml(&ns.name, &task_definition("web", "nginx:1.28", ""));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        ns.api::<TaskDefinition>()
+            .get("web")
+            .await
+            .unwrap()
+            .status
+            .unwrap()
+            .revision,
+        Some(2)
+    );
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn scale_subresource_sets_replicas() {
+    let ns = TestNamespace::new("op-scale").await;
+    apply_yaml(
+        &ns.name,
+        &(task_definition("api", "nginx", "") + "---" + &service("api", "api", 1, "")),
+    );
+    wait_rollout(&ns, "api", "api:1", "COMPLETED", 60).await;
+    kubectl(&["scale", "-n", &ns.name, "ecssvc/api", "--replicas=4"]);
+    wait_for(
+        Duration::from_secs(60),
+        "deployment api at 4 ready replicas",
+        || async {
+            let d = ns.api::<Deployment>().get("api").await.ok()?;
+            (d.spec?.replicas == Some(4) && d.status?.ready_replicas == Some(4)).then_some(())
+        },
+    )
+    .await;
+    wait_for(Duration::from_secs(30), "runningCount 4", || async {
+        (svc_status(&ns, "api").await?.running_count == 4).then_some(())
+    })
+    .await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn hpa_scales_the_ecs_service_from_simulated_load() {
+    let ns = TestNamespace::new("op-hpa").await;
+    // 256 CPU units request 250m; the simulated usage of 600m is 240% of it.
+    let autoscaling = r#"  autoscaling:
+    minCapacity: 1
+    maxCapacity: 4
+    targetTrackingScalingPolicies:
+    - policyName: cpu
+      targetValue: 50
+      predefinedMetricSpecification: {predefinedMetricType: ECSServiceAverageCPUUtilization}
+      scaleOutCooldown: 0
+"#;
+    let mut svc = service("busy", "busy", 1, autoscaling);
+    svc = svc.replace("  desiredCount: 1\n", "");
+    apply_yaml(
+        &ns.name,
+        &(task_definition("busy", "nginx", "kwok.x-k8s.io/usage-cpu: 600m") + "---" + &svc),
+    );
+    let hpa = wait_for(Duration::from_secs(30), "HPA busy", || async {
+        ns.api::<HorizontalPodAutoscaler>().get("busy").await.ok()
+    })
+    .await;
+    assert_eq!(hpa.spec.scale_target_ref.kind, "Service");
+    assert_eq!(
+        hpa.spec.scale_target_ref.api_version.as_deref(),
+        Some("ecs-operator.io/v1alpha1")
+    );
+    wait_for(
+        Duration::from_secs(240),
+        "the HPA to raise the ECS Service's desiredCount above 1",
+        || async {
+            let s = ns.api::<Service>().get("busy").await.ok()?;
+            (s.spec.desired_count? > 1).then_some(())
+        },
+    )
+    .await;
+    wait_for(
+        Duration::from_secs(60),
+        "the Deployment to follow desiredCount",
+        || async {
+            let desired = ns
+                .api::<Service>()
+                .get("busy")
+                .await
+                .ok()?
+                .spec
+                .desired_count?;
+            (ns.api::<Deployment>()
+                .get("busy")
+                .await
+                .ok()?
+                .spec?
+                .replicas?
+                == desired)
+                .then_some(())
+        },
+    )
+    .await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn circuit_breaker_fails_the_rollout_and_rolls_back() {
+    let ns = TestNamespace::new("op-breaker").await;
+    apply_yaml(
+        &ns.name,
+        &(task_definition("shop", "nginx:1.27", "") + "---" + &service("shop", "shop", 2, "")),
+    );
+    wait_rollout(&ns, "shop", "shop:1", "COMPLETED", 60).await;
+    // Revision 2 crash-loops (KWOK failure simulation through a pod annotation).
+    apply_yaml(
+        &ns.name,
+        &task_definition(
+            "shop",
+            "nginx:broken",
+            "ecs-operator.io/simulate: crashloop",
+        ),
+    );
+    let failed = wait_for(Duration::from_secs(120), "shop:2 to FAIL", || async {
+        let st = svc_status(&ns, "shop").await?;
+        (st.failed_task_definition.as_deref() == Some("shop:2")).then_some(st)
+    })
+    .await;
+    assert!(
+        failed
+            .events
+            .iter()
+            .any(|e| e.message.contains("rolling back to shop:1")),
+        "{:#?}",
+        failed.events
+    );
+    let back = wait_rollout(&ns, "shop", "shop:1", "COMPLETED", 120).await;
+    assert!(
+        back.conditions
+            .iter()
+            .any(|c| c.type_ == "Stalled" && c.is_true() && c.reason == "RolledBack")
+    );
+    assert_eq!(back.running_count, 2);
+    let events = ns
+        .api::<Event>()
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(
+        events
+            .items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("RollingBack")),
+        "a RollingBack Event"
+    );
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn daemon_runs_one_task_per_eligible_node() {
+    let ns = TestNamespace::new("op-daemon").await;
+    let svc = service("agent", "agent", 0, "  schedulingStrategy: DAEMON\n")
+        .replace("  desiredCount: 0\n", "")
+        .replace(
+            "    maximumPercent: 200\n    minimumHealthyPercent: 50\n",
+            "    maximumPercent: 100\n    minimumHealthyPercent: 0\n",
+        );
+    apply_yaml(
+        &ns.name,
+        &(task_definition("agent", "datadog/agent", "") + "---" + &svc),
+    );
+    let nodes = Api::<Node>::all(ns.client.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    let eligible = nodes
+        .items
+        .iter()
+        .filter(|n| {
+            n.spec
+                .as_ref()
+                .and_then(|s| s.taints.as_ref())
+                .is_none_or(|t| t.is_empty())
+        })
+        .count() as i32;
+    wait_for(
+        Duration::from_secs(60),
+        "a ready agent on every untainted node",
+        || async {
+            let ds = ns.api::<DaemonSet>().get("agent").await.ok()?.status?;
+            (ds.desired_number_scheduled == eligible && ds.number_ready == eligible).then_some(())
+        },
+    )
+    .await;
+    let st = wait_rollout(&ns, "agent", "agent:1", "COMPLETED", 60).await;
+    assert_eq!(st.running_count, eligible);
+    assert!(
+        ns.api::<Deployment>()
+            .get_opt("agent")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn placement_spread_distinct_instance_and_member_of() {
+    let ns = TestNamespace::new("op-place").await;
+    let extra = r#"  placementStrategy: [{type: spread, field: "attribute:ecs.availability-zone"}]
+  placementConstraints:
+  - {type: distinctInstance}
+  - {type: memberOf, expression: "attribute:ecs.cpu-architecture == x86_64 and attribute:ecs.instance-type != g4dn.xlarge"}
+"#;
+    apply_yaml(
+        &ns.name,
+        &(task_definition("spread", "nginx", "") + "---" + &service("spread", "spread", 3, extra)),
+    );
+    wait_rollout(&ns, "spread", "spread:1", "COMPLETED", 90).await;
+    let pods = ns
+        .api::<Pod>()
+        .list(&ListParams::default().labels("ecs-operator.io/service=spread"))
+        .await
+        .unwrap();
+    let nodes = Api::<Node>::all(ns.client.clone());
+    let mut zones = std::collections::BTreeSet::new();
+    let mut hosts = std::collections::BTreeSet::new();
+    for p in pods
+        .items
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+    {
+        let node = nodes
+            .get(p.spec.as_ref().unwrap().node_name.as_ref().unwrap())
+            .await
+            .unwrap();
+        let labels = node.metadata.labels.unwrap();
+        assert_eq!(
+            labels.get("kubernetes.io/arch").map(String::as_str),
+            Some("amd64"),
+            "memberOf: amd64 only"
+        );
+        assert_ne!(
+            labels
+                .get("node.kubernetes.io/instance-type")
+                .map(String::as_str),
+            Some("g4dn.xlarge")
+        );
+        zones.insert(labels.get("topology.kubernetes.io/zone").cloned().unwrap());
+        hosts.insert(node.metadata.name.unwrap());
+    }
+    assert_eq!(hosts.len(), 3, "distinctInstance: one task per node");
+    assert_eq!(zones.len(), 3, "spread across the three zones");
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn task_stops_when_an_essential_container_exits() {
+    let ns = TestNamespace::new("op-task").await;
+    let td = r#"
+apiVersion: ecs-operator.io/v1alpha1
+kind: TaskDefinition
+metadata: {name: batch}
+spec:
+  containerDefinitions:
+  - {name: main, image: busybox, memory: 128, essential: true}
+  - {name: sidecar, image: busybox, memory: 64, essential: false}
+  kubernetes:
+    annotations:
+      ecs-operator.io/simulate: container-exit
+      ecs-operator.io/simulate-container: main
+      ecs-operator.io/simulate-exit-code: "7"
+      ecs-operator.io/simulate-after: 2s
+---
+apiVersion: ecs-operator.io/v1alpha1
+kind: Task
+metadata: {name: batch-run}
+spec: {taskDefinition: batch, count: 1, group: nightly}
+"#;
+    apply_yaml(&ns.name, td);
+    let st = wait_for(
+        Duration::from_secs(90),
+        "task batch-run STOPPED",
+        || async {
+            let st = ns.api::<Task>().get("batch-run").await.ok()?.status?;
+            (st.last_status.as_deref() == Some("STOPPED")).then_some(st)
+        },
+    )
+    .await;
+    assert_eq!(st.stop_code.as_deref(), Some("EssentialContainerExited"));
+    let main = st
+        .containers
+        .iter()
+        .find(|c| c.name == "main")
+        .expect("main container recorded");
+    assert_eq!(main.exit_code, Some(7));
+    assert!(
+        st.conditions
+            .iter()
+            .any(|c| c.type_ == "Stalled" && c.is_true()),
+        "a non-zero essential exit is a failure"
+    );
+    wait_for(
+        Duration::from_secs(60),
+        "the stopped task's pod to go",
+        || async {
+            ns.api::<Pod>()
+                .list(&ListParams::default().labels("ecs-operator.io/task=batch-run"))
+                .await
+                .ok()?
+                .items
+                .is_empty()
+                .then_some(())
+        },
+    )
+    .await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn orphan_sweep_and_cascading_deletion() {
+    let ns = TestNamespace::new("op-sweep").await;
+    let extra = r#"  loadBalancers: [{containerName: app, containerPort: 8080}]
+  autoscaling:
+    minCapacity: 1
+    maxCapacity: 3
+    targetTrackingScalingPolicies:
+    - {policyName: cpu, targetValue: 70, predefinedMetricSpecification: {predefinedMetricType: ECSServiceAverageCPUUtilization}}
+"#;
+    apply_yaml(
+        &ns.name,
+        &(task_definition("sweep", "nginx", "") + "---" + &service("sweep", "sweep", 2, extra)),
+    );
+    wait_for(Duration::from_secs(30), "HPA and Service", || async {
+        ns.api::<HorizontalPodAutoscaler>()
+            .get("sweep")
+            .await
+            .ok()?;
+        ns.api::<KubeService>().get("sweep").await.ok()
+    })
+    .await;
+    // Autoscaling and the load balancer removed: their children go.
+    apply_yaml(&ns.name, &service("sweep", "sweep", 2, ""));
+    wait_for(Duration::from_secs(30), "HPA and Service swept", || async {
+        let hpa = ns
+            .api::<HorizontalPodAutoscaler>()
+            .get_opt("sweep")
+            .await
+            .ok()?;
+        let svc = ns.api::<KubeService>().get_opt("sweep").await.ok()?;
+        (hpa.is_none() && svc.is_none()).then_some(())
+    })
+    .await;
+    // REPLICA → DAEMON: the Deployment goes, a DaemonSet comes.
+    let daemon = service("sweep", "sweep", 0, "  schedulingStrategy: DAEMON\n")
+        .replace("  desiredCount: 0\n", "")
+        .replace(
+            "    maximumPercent: 200\n    minimumHealthyPercent: 50\n",
+            "    maximumPercent: 100\n    minimumHealthyPercent: 0\n",
+        );
+    apply_yaml(&ns.name, &daemon);
+    wait_for(
+        Duration::from_secs(30),
+        "Deployment swept, DaemonSet created",
+        || async {
+            let d = ns.api::<Deployment>().get_opt("sweep").await.ok()?;
+            let ds = ns.api::<DaemonSet>().get_opt("sweep").await.ok()?;
+            (d.is_none() && ds.is_some()).then_some(())
+        },
+    )
+    .await;
+    // Deleting the ECS Service deletes its children (owner references, garbage collector).
+    ns.api::<Service>()
+        .delete("sweep", &DeleteParams::foreground())
+        .await
+        .unwrap();
+    wait_for(
+        Duration::from_secs(60),
+        "the DaemonSet to be garbage-collected",
+        || async {
+            ns.api::<DaemonSet>()
+                .get_opt("sweep")
+                .await
+                .ok()?
+                .is_none()
+                .then_some(())
+        },
+    )
+    .await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn invalid_specs_surface_as_conditions_and_events() {
+    let ns = TestNamespace::new("op-invalid").await;
+    let bad = r#"
+apiVersion: ecs-operator.io/v1alpha1
+kind: TaskDefinition
+metadata: {name: bad}
+spec:
+  containerDefinitions:
+  - {name: app, image: nginx, memory: 128, dependsOn: [{containerName: ghost, condition: START}]}
+---
+apiVersion: ecs-operator.io/v1alpha1
+kind: Service
+metadata: {name: orphan}
+spec: {taskDefinition: "nothere:3", desiredCount: 1}
+"#;
+    apply_yaml(&ns.name, bad);
+    let td = wait_for(
+        Duration::from_secs(30),
+        "TaskDefinition bad Stalled",
+        || async {
+            let st = ns.api::<TaskDefinition>().get("bad").await.ok()?.status?;
+            st.conditions
+                .iter()
+                .find(|c| c.type_ == "Stalled" && c.is_true())
+                .cloned()
+        },
+    )
+    .await;
+    assert!(
+        td.message
+            .contains("spec.containerDefinitions[0].dependsOn[0].containerName"),
+        "{}",
+        td.message
+    );
+    let svc = wait_for(
+        Duration::from_secs(30),
+        "Service orphan Stalled",
+        || async {
+            let st = svc_status(&ns, "orphan").await?;
+            st.conditions
+                .iter()
+                .find(|c| c.type_ == "Stalled" && c.is_true())
+                .cloned()
+        },
+    )
+    .await;
+    assert_eq!(svc.reason, "TaskDefinitionNotFound");
+    assert!(svc.message.contains("nothere"));
+    let events = ns
+        .api::<Event>()
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(
+        events
+            .items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("InvalidSpec"))
+    );
+    assert!(
+        ns.api::<Deployment>()
+            .get_opt("orphan")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    ns.cleanup().await;
+}
+
+/// Runs alone (scripts/test.sh): 100 services reach steady state, then every one is
+/// re-applied unchanged and touched (a reconcile each), and the operator must write nothing.
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn no_op_reapply_of_100_services_writes_nothing() {
+    let ns = TestNamespace::new("op-noop").await;
+    // Small tasks, so that 100 fit on the simulated nodes.
+    let mut yaml = task_definition("noop", "nginx", "")
+        .replace("cpu: 256\n    memory: 256", "cpu: 8\n    memory: 16");
+    for i in 0..100 {
+        yaml.push_str("---");
+        yaml.push_str(&service(&format!("s{i}"), "noop", 1, ""));
+    }
+    apply_yaml(&ns.name, &yaml);
+    wait_for(
+        Duration::from_secs(300),
+        "100 services in steady state",
+        || async {
+            let list = ns
+                .api::<Service>()
+                .list(&ListParams::default())
+                .await
+                .ok()?;
+            let steady = list
+                .items
+                .iter()
+                .filter(|s| {
+                    s.status.as_ref().is_some_and(|st| {
+                        st.conditions
+                            .iter()
+                            .any(|c| c.type_ == "Ready" && c.is_true())
+                    })
+                })
+                .count();
+            (steady == 100).then_some(())
+        },
+    )
+    .await;
+    // Let pending reconciles drain.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let before = operator_writes().await;
+    apply_yaml(&ns.name, &yaml);
+    // Touch every service's metadata: a reconcile for each, with nothing to change.
+    kubectl(&[
+        "annotate",
+        "-n",
+        &ns.name,
+        "ecssvc",
+        "--all",
+        "--overwrite",
+        "e2e/touched=1",
+    ]);
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let after = operator_writes().await;
+    println!(
+        "FIGURE no-op re-apply of 100 Services: {} API writes (before {before}, after {after})",
+        after - before
+    );
+    assert_eq!(after, before, "a no-op reconcile must not write");
+    ns.cleanup().await;
+}
