@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# The main job: start the local real cluster, install the CRDs, apply the sample custom
-# resources, and apply what the translator renders for them, then show the result.
-# (The in-cluster operator is not built yet; until it is, the translator's output is applied
-# directly, which is what the operator will do.) Leaves the cluster running: scripts/cluster.sh down.
+# The main job: start the local real cluster, install the CRDs, start the operator, apply the
+# samples (config/samples) and show what the operator made of them. Leaves the cluster and the
+# operator running: scripts/cluster.sh down (and kill the operator) when done.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/cluster.sh build
@@ -12,12 +11,15 @@ cargo build --release --locked
 bin=target/release/ecs-operator
 kubectl apply --server-side -f crds/
 kubectl wait --for=condition=Established --timeout=60s crd/taskdefinitions.ecs-operator.io crd/services.ecs-operator.io crd/tasks.ecs-operator.io crd/clusters.ecs-operator.io
-kubectl create namespace demo --dry-run=client -o yaml | kubectl apply -f -
-for f in tests/fixtures/render/web-alb.yaml tests/fixtures/render/envoy-sidecar.yaml tests/fixtures/render/gpu-batch-task.yaml; do
-  kubectl apply -n demo -f "$f"
-  "$bin" render -f "$f" 2>/dev/null | kubectl apply -n demo --server-side -f - \
-    || echo "note: some rendered objects need CRDs this cluster lacks (TargetGroupBinding, ExternalSecret)"
-done
-kubectl get -n demo taskdefinitions,services.ecs-operator.io,tasks.ecs-operator.io
-kubectl get -n demo deployments,pods,svc,hpa -o wide
+log=${ECS_OPERATOR_CACHE:-$HOME/.cache/ecs-operator}/demo-operator.log
+pkill -f "ecs-operator run --http-addr 127.0.0.1:18090" 2>/dev/null || true
+nohup "$bin" run --http-addr 127.0.0.1:18090 --lease-namespace default >"$log" 2>&1 &
+for _ in $(seq 1 30); do curl -fsS http://127.0.0.1:18090/readyz >/dev/null 2>&1 && break; sleep 1; done
+kubectl create namespace demo --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl apply -n demo -k config/samples
+echo "waiting for the samples to settle..."
+sleep 20
+kubectl get -n demo taskdefinitions,services.ecs-operator.io,tasks.ecs-operator.io,clusters.ecs-operator.io
+kubectl get -n demo deployments,daemonsets,pods,svc,hpa -o wide
+echo "operator log: $log (pid $(pgrep -f 'ecs-operator run --http-addr 127.0.0.1:18090'))"
 echo "cluster left running: eval \"\$(scripts/cluster.sh env)\"; scripts/cluster.sh down when done"

@@ -22,6 +22,8 @@ echo "cluster ready after $(( $(date +%s) - start ))s"
 # Packaging: chart and kustomize CRD copies in step with crds/, chart lint, the chart and the
 # kustomize config through the API server's dry run, and the GitOps health checks (Argo CD Lua
 # in a real Lua interpreter, Flux's kstatus library) against captured status objects.
+kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
+kubectl wait --for=condition=Established --timeout=60s crd/taskdefinitions.ecs-operator.io crd/services.ecs-operator.io crd/tasks.ecs-operator.io crd/clusters.ecs-operator.io >/dev/null
 scripts/check-chart-crds.sh
 scripts/test-gitops.sh
 helm lint --strict charts/ecs-operator
@@ -34,8 +36,7 @@ kubectl delete namespace samples-check ecs-operator-system --wait=false >/dev/nu
 
 # Unit, snapshot, field-coverage, CRD-drift and no-panic property tests (no cluster needed).
 cargo test --locked
-# The operator under test runs as a process against the cluster, with the CRDs installed.
-kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
+# The operator under test runs as a process against the cluster.
 cargo build --locked --bin ecs-operator
 log_dir="${ECS_OPERATOR_CACHE:-$HOME/.cache/ecs-operator}/logs"
 mkdir -p "$log_dir"
@@ -53,7 +54,7 @@ curl -fsS "http://$ECS_OPERATOR_METRICS_ADDR/readyz" >/dev/null || { echo "opera
 # The e2e tests, against the live cluster: here a missing cluster fails them. The
 # zero-writes test counts the operator's writes, so it runs alone after the others.
 status=0
-cargo test --locked --test e2e --test operator -- --ignored --test-threads=2 --skip no_op || status=$?
+cargo test --locked --test e2e --test operator -- --ignored --test-threads=2 --nocapture --skip no_op || status=$?
 if [[ $status -eq 0 ]]; then
   cargo test --locked --test operator -- --ignored --exact no_op_reapply_of_100_services_writes_nothing --nocapture || status=$?
 fi

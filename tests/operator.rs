@@ -673,3 +673,141 @@ async fn no_op_reapply_of_100_services_writes_nothing() {
     assert_eq!(after, before, "a no-op reconcile must not write");
     ns.cleanup().await;
 }
+
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn capacity_providers_split_tasks_over_node_pools() {
+    let ns = TestNamespace::new("op-capacity").await;
+    let cluster = r#"
+apiVersion: ecs-operator.io/v1alpha1
+kind: Cluster
+metadata: {name: prod}
+spec:
+  capacityProviders: [on-demand, spot]
+  defaultCapacityProviderStrategy:
+  - {capacityProvider: on-demand, base: 1, weight: 1}
+  - {capacityProvider: spot, weight: 1}
+"#;
+    let svc = service("mixed", "mixed", 5, "  cluster: prod\n");
+    apply_yaml(
+        &ns.name,
+        &(cluster.to_string()
+            + "---"
+            + &task_definition("mixed", "nginx", "")
+                .replace("cpu: 256\n    memory: 256", "cpu: 16\n    memory: 32")
+            + "---"
+            + &svc),
+    );
+    // base 1 on on-demand, then 4 split 1:1 → on-demand 3, spot 2.
+    wait_for(
+        Duration::from_secs(90),
+        "on-demand 3 and spot 2 ready",
+        || async {
+            let od = ns
+                .api::<Deployment>()
+                .get("mixed-on-demand")
+                .await
+                .ok()?
+                .status?
+                .ready_replicas?;
+            let spot = ns
+                .api::<Deployment>()
+                .get("mixed-spot")
+                .await
+                .ok()?
+                .status?
+                .ready_replicas?;
+            (od == 3 && spot == 2).then_some(())
+        },
+    )
+    .await;
+    let nodes = Api::<Node>::all(ns.client.clone());
+    for p in ns
+        .api::<Pod>()
+        .list(&ListParams::default().labels("ecs-operator.io/capacity-provider=spot"))
+        .await
+        .unwrap()
+        .items
+    {
+        let node = nodes
+            .get(p.spec.unwrap().node_name.as_deref().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            node.metadata
+                .labels
+                .unwrap()
+                .get("ecs-operator.io/capacity-provider")
+                .map(String::as_str),
+            Some("spot")
+        );
+    }
+    wait_rollout(&ns, "mixed", "mixed:1", "COMPLETED", 60).await;
+    let cl = wait_for(Duration::from_secs(60), "cluster counts", || async {
+        let st = ns
+            .api::<ecs_operator::api::Cluster>()
+            .get("prod")
+            .await
+            .ok()?
+            .status?;
+        (st.active_services_count == 1 && st.running_tasks_count == 5).then_some(st)
+    })
+    .await;
+    assert!(cl.registered_container_instances_count >= 2);
+    assert!(
+        cl.capacity_providers
+            .iter()
+            .any(|p| p.name == "spot" && p.instances >= 1)
+    );
+    ns.cleanup().await;
+}
+
+/// A second replica waits for the lease: it is ready (healthy standby) but reconciles nothing.
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn a_second_replica_stands_by() {
+    let bin = env!("CARGO_BIN_EXE_ecs-operator");
+    let mut standby = std::process::Command::new(bin)
+        .args([
+            "run",
+            "--http-addr",
+            "127.0.0.1:18181",
+            "--lease-namespace",
+            "default",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start a second operator");
+    let metrics = || async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect("127.0.0.1:18181")
+            .await
+            .ok()?;
+        s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").await.ok()?;
+        let mut body = String::new();
+        s.read_to_string(&mut body).await.ok()?;
+        Some(body)
+    };
+    let ready = wait_for(
+        Duration::from_secs(30),
+        "the standby's /metrics",
+        || async { metrics().await },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let after = metrics().await.unwrap_or_default();
+    let _ = standby.kill();
+    let _ = standby.wait();
+    let reconciles = |body: &str| {
+        body.lines()
+            .filter(|l| l.starts_with("ecs_operator_reconciles_total"))
+            .count()
+    };
+    assert!(!ready.is_empty());
+    assert_eq!(
+        reconciles(&after),
+        0,
+        "the standby must not reconcile while the leader holds the lease:\n{after}"
+    );
+}

@@ -87,6 +87,27 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         stopped(),
     ));
 
+    // Ready once every watched kind lists successfully (the API is reachable, the CRDs are
+    // installed and the permissions hold). A standby is ready too: it is a healthy replica
+    // waiting for the lease, and rolling updates of the operator need it to count.
+    {
+        let ready = ready.clone();
+        let client = client.clone();
+        let namespaces = cfg.namespaces.clone();
+        tokio::spawn(async move {
+            loop {
+                match list_all(&client, &namespaces).await {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "not ready: listing the watched kinds failed");
+                        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                    }
+                }
+            }
+            ready.store(true, Ordering::Relaxed);
+            tracing::info!("ready");
+        });
+    }
     let leadership = if cfg.leader_elect {
         tokio::select! {
             l = Leadership::acquire(client.clone(), &cfg.lease_namespace, &cfg.lease_name, &cfg.identity) => Some(l?),
@@ -221,26 +242,6 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
                 .run(cluster::reconcile, error_policy, ctx.clone())
                 .for_each(log_result),
         ));
-    }
-    // Ready once every watched kind lists successfully (the API is reachable, the CRDs are
-    // installed and the permissions hold) and the controllers run.
-    {
-        let ready = ready.clone();
-        let client = client.clone();
-        let namespaces = cfg.namespaces.clone();
-        tokio::spawn(async move {
-            loop {
-                match list_all(&client, &namespaces).await {
-                    Ok(()) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "not ready: listing the watched kinds failed");
-                        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-                    }
-                }
-            }
-            ready.store(true, Ordering::Relaxed);
-            tracing::info!("ready");
-        });
     }
     tracing::info!(namespaces = ?cfg.namespaces, "controllers started");
     futures::future::join_all(runs).await;
