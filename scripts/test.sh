@@ -36,8 +36,11 @@ kubectl delete namespace samples-check ecs-operator-system --wait=false >/dev/nu
 
 # Unit, snapshot, field-coverage, CRD-drift and no-panic property tests (no cluster needed).
 cargo test --locked
-# The operator under test runs as a process against the cluster.
+# The chart installed, and the operator run with nothing but the chart's ServiceAccount token.
 cargo build --locked --bin ecs-operator
+scripts/test-rbac.sh
+
+# The operator under test runs as a process against the cluster.
 log_dir="${ECS_OPERATOR_CACHE:-$HOME/.cache/ecs-operator}/logs"
 mkdir -p "$log_dir"
 operator_log="$log_dir/operator-$(date +%Y%m%d-%H%M%S).log"
