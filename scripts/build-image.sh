@@ -48,6 +48,7 @@ MUSL_TARGET=x86_64-unknown-linux-musl
 need_pkgs=()
 command -v umoci >/dev/null 2>&1 || need_pkgs+=(umoci)
 command -v skopeo >/dev/null 2>&1 || need_pkgs+=(skopeo)
+command -v jq >/dev/null 2>&1 || need_pkgs+=(jq)
 if (( ${#need_pkgs[@]} )); then
   [[ $(id -u) -eq 0 ]] || die "missing ${need_pkgs[*]}: apt-get install ${need_pkgs[*]}"
   log "apt-get install -y ${need_pkgs[*]}"
