@@ -532,9 +532,16 @@ mod tests {
         );
         assert!(cond(&s, STALLED).is_true());
         // A failed deployment's count is history: more crashes do not move it.
-        let more = vec![pod("web:1", true, 0), pod("web:1", true, 0), pod("web:2", false, 9)];
+        let more = vec![
+            pod("web:1", true, 0),
+            pod("web:1", true, 0),
+            pod("web:2", false, 9),
+        ];
         let (s_later, _) = compute(&s, &inputs("web:2", more, 40));
-        assert_eq!(s_later.deployments[0].failed_tasks, s.deployments[0].failed_tasks);
+        assert_eq!(
+            s_later.deployments[0].failed_tasks,
+            s.deployments[0].failed_tasks
+        );
         // The controller now deploys web:1 while the spec still asks for web:2.
         let mut i = inputs(
             "web:1",
