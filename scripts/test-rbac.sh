@@ -19,7 +19,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { echo "RBAC test FAILED: $*" >&2; [[ -f "$work/operator.log" ]] && tail -40 "$work/operator.log" >&2; exit 1; }
+fail() { echo "RBAC test FAILED: $*" >&2; [[ -f "$work/operator.log" ]] && tail -80 "$work/operator.log" | cut -c1-400 >&2; exit 1; }
 
 # 1. The chart, installed for real (KWOK runs its pods; the image never needs to exist).
 helm upgrade --install ecs-operator charts/ecs-operator -n "$release_ns" --create-namespace --wait --timeout 120s >/dev/null
@@ -49,7 +49,7 @@ out=$(KUBECONFIG="$SA_KUBECONFIG" kubectl get secrets -n kube-system 2>&1 || tru
 echo "refused as expected: $refused permission checks and a real secrets read"
 
 # 4. The operator, with only that token, reconciles the samples.
-KUBECONFIG="$SA_KUBECONFIG" target/debug/ecs-operator run --http-addr "$addr" \
+KUBECONFIG="$SA_KUBECONFIG" RUST_LOG=info,ecs_operator=debug target/debug/ecs-operator run --http-addr "$addr" \
   --lease-namespace "$release_ns" --lease-name ecs-operator-rbac-e2e >"$work/operator.log" 2>&1 &
 operator_pid=$!
 for _ in $(seq 1 30); do curl -fsS "http://$addr/readyz" >/dev/null 2>&1 && break; sleep 1; done

@@ -149,25 +149,19 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     for scope in scopes {
         let ns = scope.as_deref();
 
-        let td = Controller::new(
-            api::<TaskDefinition>(&client, ns),
-            Config::default().any_semantic(),
-        )
-        .with_config(controller_config.clone())
-        .owns(api::<ControllerRevision>(&client, ns), owned())
-        .owns(api::<ServiceAccount>(&client, ns), owned())
-        .owns(api::<PersistentVolumeClaim>(&client, ns), owned());
+        let td = Controller::new(api::<TaskDefinition>(&client, ns), Config::default())
+            .with_config(controller_config.clone())
+            .owns(api::<ControllerRevision>(&client, ns), owned())
+            .owns(api::<ServiceAccount>(&client, ns), owned())
+            .owns(api::<PersistentVolumeClaim>(&client, ns), owned());
         runs.push(Box::pin(
             td.graceful_shutdown_on(stopped())
                 .run(task_definition::reconcile, error_policy, ctx.clone())
                 .for_each(log_result),
         ));
 
-        let svc = Controller::new(
-            api::<Service>(&client, ns),
-            Config::default().any_semantic(),
-        )
-        .with_config(controller_config.clone());
+        let svc = Controller::new(api::<Service>(&client, ns), Config::default())
+            .with_config(controller_config.clone());
         let services = svc.store();
         let svc = svc
             .owns(api::<Deployment>(&client, ns), owned())
@@ -177,7 +171,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
             // A new revision of a family rolls the Services that follow it.
             .watches(
                 api::<TaskDefinition>(&client, ns),
-                Config::default().any_semantic(),
+                Config::default(),
                 move |td| {
                     let family = td.family();
                     let td_ns = td.namespace();
@@ -212,8 +206,31 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
                 .for_each(log_result),
         ));
 
-        let tasks = Controller::new(api::<Task>(&client, ns), Config::default().any_semantic())
-            .with_config(controller_config.clone())
+        let tasks = Controller::new(api::<Task>(&client, ns), Config::default())
+            .with_config(controller_config.clone());
+        let task_store = tasks.store();
+        let tasks = tasks
+            // A Task waiting for its task definition starts once the family has a revision.
+            .watches(
+                api::<TaskDefinition>(&client, ns),
+                Config::default(),
+                move |td| {
+                    let family = td.family();
+                    let td_ns = td.namespace();
+                    task_store
+                        .state()
+                        .into_iter()
+                        .filter(|t| {
+                            t.namespace() == td_ns
+                                && t.spec
+                                    .task_definition
+                                    .as_deref()
+                                    .is_some_and(|r| parse_task_definition_ref(r).0 == family)
+                        })
+                        .map(|t| ObjectRef::from_obj(t.as_ref()))
+                        .collect::<Vec<_>>()
+                },
+            )
             .watches(
                 api::<Pod>(&client, ns),
                 Config::default().labels(names::TASK),
@@ -231,11 +248,8 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
                 .for_each(log_result),
         ));
 
-        let clusters = Controller::new(
-            api::<Cluster>(&client, ns),
-            Config::default().any_semantic(),
-        )
-        .with_config(controller_config.clone());
+        let clusters = Controller::new(api::<Cluster>(&client, ns), Config::default())
+            .with_config(controller_config.clone());
         runs.push(Box::pin(
             clusters
                 .graceful_shutdown_on(stopped())
