@@ -54,6 +54,16 @@ spec:
     )
 }
 
+/// A DAEMON Service: no desiredCount, ECS's DAEMON rollout percentages.
+fn daemon_service(name: &str) -> String {
+    service(name, name, 0, "  schedulingStrategy: DAEMON\n")
+        .replace("  desiredCount: 0\n", "")
+        .replace(
+            "    maximumPercent: 200\n    minimumHealthyPercent: 50\n",
+            "    maximumPercent: 100\n    minimumHealthyPercent: 0\n",
+        )
+}
+
 async fn svc_status(ns: &TestNamespace, name: &str) -> Option<ecs_operator::api::ServiceStatus> {
     ns.api::<Service>().get(name).await.ok()?.status
 }
@@ -307,12 +317,7 @@ async fn circuit_breaker_fails_the_rollout_and_rolls_back() {
 #[ignore = "needs the local cluster and the operator: scripts/test.sh"]
 async fn daemon_runs_one_task_per_eligible_node() {
     let ns = TestNamespace::new("op-daemon").await;
-    let svc = service("agent", "agent", 0, "  schedulingStrategy: DAEMON\n")
-        .replace("  desiredCount: 0\n", "")
-        .replace(
-            "    maximumPercent: 200\n    minimumHealthyPercent: 50\n",
-            "    maximumPercent: 100\n    minimumHealthyPercent: 0\n",
-        );
+    let svc = daemon_service("agent");
     apply_yaml(
         &ns.name,
         &(task_definition("agent", "datadog/agent", "") + "---" + &svc),
@@ -503,12 +508,7 @@ async fn orphan_sweep_and_cascading_deletion() {
     })
     .await;
     // REPLICA → DAEMON: the Deployment goes, a DaemonSet comes.
-    let daemon = service("sweep", "sweep", 0, "  schedulingStrategy: DAEMON\n")
-        .replace("  desiredCount: 0\n", "")
-        .replace(
-            "    maximumPercent: 200\n    minimumHealthyPercent: 50\n",
-            "    maximumPercent: 100\n    minimumHealthyPercent: 0\n",
-        );
+    let daemon = daemon_service("sweep");
     apply_yaml(&ns.name, &daemon);
     wait_for(
         Duration::from_secs(30),

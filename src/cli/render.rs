@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::api::{Cluster, Service, Task, TaskDefinition};
+pub use crate::translate::refs::{cluster_name, parse_task_definition_ref};
 use crate::translate::service::Workload;
 use crate::translate::{Diagnostic, Options, TaskDefinitionRef, family, service, task};
 
@@ -19,20 +20,6 @@ pub struct Rendered {
     /// Per resource: `Kind/name: diagnostic`.
     pub warnings: Vec<String>,
     pub errors: Vec<String>,
-}
-
-/// Parse a task definition reference: `family`, `family:N`, or a task definition ARN.
-pub fn parse_task_definition_ref(raw: &str) -> (String, Option<i64>) {
-    let s = raw.rsplit_once(":task-definition/").map_or(raw, |(_, r)| r);
-    match s.rsplit_once(':') {
-        Some((family, rev)) if rev.parse::<i64>().is_ok() => (family.to_string(), rev.parse().ok()),
-        _ => (s.to_string(), None),
-    }
-}
-
-/// The last segment of a cluster ARN, or the name itself.
-pub fn cluster_name(raw: &str) -> &str {
-    raw.rsplit_once(":cluster/").map_or(raw, |(_, n)| n)
 }
 
 fn to_value<T: Serialize>(obj: &T) -> serde_json::Value {

@@ -17,8 +17,8 @@ use crate::api::{
     CapacityProviderStatus, Cluster, ClusterStatus, Condition, READY, STALLED, Service, Task,
     set_condition,
 };
-use crate::cli::render::cluster_name;
 use crate::translate::capacity::node_pool;
+use crate::translate::refs::cluster_name;
 
 /// How often the counts are refreshed.
 const POLL: Duration = Duration::from_secs(30);

@@ -12,9 +12,9 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::api::TaskDefinitionSpec;
-use crate::cli::render::parse_task_definition_ref;
 use crate::translate::TaskDefinitionRef;
 use crate::translate::names::{self, label_value, sanitize};
+use crate::translate::refs::parse_task_definition_ref;
 
 /// Label on revisions: which kind of history they belong to.
 pub const REVISION_OF: &str = "ecs-operator.io/revision-of";

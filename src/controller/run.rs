@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::{
 use kube::api::Api;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::events::Reporter;
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher::Config;
 use kube::{Client, Resource, ResourceExt};
 use tokio::sync::watch;
@@ -27,7 +27,7 @@ use super::leader::Leadership;
 use super::metrics::Metrics;
 use super::{Context, cluster, error_policy, service, task, task_definition};
 use crate::api::{Cluster, Service, Task, TaskDefinition};
-use crate::cli::render::parse_task_definition_ref;
+use crate::translate::refs::parse_task_definition_ref;
 use crate::translate::{Options, names};
 
 /// How the operator runs.
@@ -173,32 +173,16 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
                 api::<TaskDefinition>(&client, ns),
                 Config::default(),
                 move |td| {
-                    let family = td.family();
-                    let td_ns = td.namespace();
-                    services
-                        .state()
-                        .into_iter()
-                        .filter(|s| {
-                            s.namespace() == td_ns
-                                && s.spec
-                                    .task_definition
-                                    .as_deref()
-                                    .is_some_and(|r| parse_task_definition_ref(r).0 == family)
-                        })
-                        .map(|s| ObjectRef::from_obj(s.as_ref()))
-                        .collect::<Vec<_>>()
+                    followers(&services, &td, |s: &Service| {
+                        s.spec.task_definition.as_deref()
+                    })
                 },
             )
             // Pods drive counts, rollout state and the circuit breaker.
             .watches(
                 api::<Pod>(&client, ns),
                 Config::default().labels(names::SERVICE),
-                |pod| {
-                    let ns = pod.namespace()?;
-                    pod.labels()
-                        .get(names::SERVICE)
-                        .map(|s| ObjectRef::<Service>::new(s).within(&ns))
-                },
+                |pod| labelled_owner::<Service>(&pod, names::SERVICE),
             );
         runs.push(Box::pin(
             svc.graceful_shutdown_on(stopped())
@@ -215,31 +199,15 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
                 api::<TaskDefinition>(&client, ns),
                 Config::default(),
                 move |td| {
-                    let family = td.family();
-                    let td_ns = td.namespace();
-                    task_store
-                        .state()
-                        .into_iter()
-                        .filter(|t| {
-                            t.namespace() == td_ns
-                                && t.spec
-                                    .task_definition
-                                    .as_deref()
-                                    .is_some_and(|r| parse_task_definition_ref(r).0 == family)
-                        })
-                        .map(|t| ObjectRef::from_obj(t.as_ref()))
-                        .collect::<Vec<_>>()
+                    followers(&task_store, &td, |t: &Task| {
+                        t.spec.task_definition.as_deref()
+                    })
                 },
             )
             .watches(
                 api::<Pod>(&client, ns),
                 Config::default().labels(names::TASK),
-                |pod| {
-                    let ns = pod.namespace()?;
-                    pod.labels()
-                        .get(names::TASK)
-                        .map(|t| ObjectRef::<Task>::new(t).within(&ns))
-                },
+                |pod| labelled_owner::<Task>(&pod, names::TASK),
             );
         runs.push(Box::pin(
             tasks
@@ -271,6 +239,35 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The objects in `store` whose task definition reference names `td`'s family (in its namespace).
+fn followers<K>(
+    store: &Store<K>,
+    td: &TaskDefinition,
+    reference: fn(&K) -> Option<&str>,
+) -> Vec<ObjectRef<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    let family = td.family();
+    store
+        .state()
+        .into_iter()
+        .filter(|o| {
+            o.namespace() == td.namespace()
+                && reference(o).is_some_and(|r| parse_task_definition_ref(r).0 == family)
+        })
+        .map(|o| ObjectRef::from_obj(o.as_ref()))
+        .collect()
+}
+
+/// The object a pod belongs to, named by its `label`, in the pod's namespace.
+fn labelled_owner<K: Resource<DynamicType = ()>>(pod: &Pod, label: &str) -> Option<ObjectRef<K>> {
+    let ns = pod.namespace()?;
+    pod.labels()
+        .get(label)
+        .map(|name| ObjectRef::<K>::new(name).within(&ns))
 }
 
 /// List each watched kind once (limit 1) in every watched scope.

@@ -18,8 +18,8 @@ use super::revisions::{self, ResolveError};
 use super::service_status::{self, Inputs, PodView};
 use super::{Context, Error, events, now};
 use crate::api::{Cluster, Service};
-use crate::cli::render::cluster_name;
 use crate::translate::names;
+use crate::translate::refs::cluster_name;
 use crate::translate::rollout::failure_threshold;
 use crate::translate::service::{DEFAULT_ROLLOUT_DEADLINE, ServiceObjects, Workload, translate};
 

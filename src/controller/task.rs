@@ -16,8 +16,8 @@ use super::apply::{self, Owner};
 use super::revisions::{self, ResolveError};
 use super::{Context, Error, events, now, task_status};
 use crate::api::{Cluster, Condition, READY, STALLED, Task, set_condition};
-use crate::cli::render::cluster_name;
 use crate::translate::names::{self, label_value};
+use crate::translate::refs::cluster_name;
 use crate::translate::task::translate;
 
 /// Reconcile one Task.

@@ -15,6 +15,7 @@ pub mod pod;
 pub mod probes;
 pub mod quantity;
 pub mod query;
+pub mod refs;
 pub mod rollout;
 pub mod secrets;
 pub mod service;
