@@ -64,6 +64,23 @@ fn daemon_service(name: &str) -> String {
         )
 }
 
+/// Wait for a Kubernetes Event with `reason` in the namespace (Events follow the status write).
+async fn wait_for_event(ns: &TestNamespace, reason: &str) {
+    wait_for(
+        Duration::from_secs(30),
+        &format!("a {reason} Event"),
+        || async {
+            let events = ns.api::<Event>().list(&ListParams::default()).await.ok()?;
+            events
+                .items
+                .iter()
+                .any(|e| e.reason.as_deref() == Some(reason))
+                .then_some(())
+        },
+    )
+    .await;
+}
+
 async fn svc_status(ns: &TestNamespace, name: &str) -> Option<ecs_operator::api::ServiceStatus> {
     ns.api::<Service>().get(name).await.ok()?.status
 }
@@ -298,18 +315,7 @@ async fn circuit_breaker_fails_the_rollout_and_rolls_back() {
             .any(|c| c.type_ == "Stalled" && c.is_true() && c.reason == "RolledBack")
     );
     assert_eq!(back.running_count, 2);
-    let events = ns
-        .api::<Event>()
-        .list(&ListParams::default())
-        .await
-        .unwrap();
-    assert!(
-        events
-            .items
-            .iter()
-            .any(|e| e.reason.as_deref() == Some("RollingBack")),
-        "a RollingBack Event"
-    );
+    wait_for_event(&ns, "RollingBack").await;
     ns.cleanup().await;
 }
 
@@ -591,17 +597,7 @@ spec: {taskDefinition: "nothere:3", desiredCount: 1}
     .await;
     assert_eq!(svc.reason, "TaskDefinitionNotFound");
     assert!(svc.message.contains("nothere"));
-    let events = ns
-        .api::<Event>()
-        .list(&ListParams::default())
-        .await
-        .unwrap();
-    assert!(
-        events
-            .items
-            .iter()
-            .any(|e| e.reason.as_deref() == Some("InvalidSpec"))
-    );
+    wait_for_event(&ns, "InvalidSpec").await;
     assert!(
         ns.api::<Deployment>()
             .get_opt("orphan")
