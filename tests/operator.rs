@@ -8,7 +8,7 @@ mod harness;
 use std::time::{Duration, Instant};
 
 use ecs_operator::api::{Service, Task, TaskDefinition};
-use harness::{TestNamespace, apply_yaml, kubectl, operator_writes, wait_for};
+use harness::{TestNamespace, apply_yaml, kubectl, operator_requests, operator_writes, wait_for};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Event, Node, Pod, Service as KubeService};
@@ -649,6 +649,7 @@ async fn no_op_reapply_of_100_services_writes_nothing() {
     // Let pending reconciles drain.
     tokio::time::sleep(Duration::from_secs(10)).await;
     let before = operator_writes().await;
+    let requests_before = operator_requests().await;
     apply_yaml(&ns.name, &yaml);
     // Touch every service's metadata: a reconcile for each, with nothing to change.
     kubectl(&[
@@ -662,11 +663,17 @@ async fn no_op_reapply_of_100_services_writes_nothing() {
     ]);
     tokio::time::sleep(Duration::from_secs(20)).await;
     let after = operator_writes().await;
+    let requests_after = operator_requests().await;
     println!(
-        "FIGURE no-op re-apply of 100 Services: {} API writes (before {before}, after {after})",
-        after - before
+        "FIGURE no-op re-apply of 100 Services: {} API writes (before {before}, after {after}), {} API requests of any kind (watches and lease renewals aside)",
+        after - before,
+        requests_after - requests_before
     );
     assert_eq!(after, before, "a no-op reconcile must not write");
+    assert_eq!(
+        requests_after, requests_before,
+        "a no-op reconcile must make no API request at all (reads come from the caches)"
+    );
     ns.cleanup().await;
 }
 

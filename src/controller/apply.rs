@@ -1,19 +1,24 @@
 //! Talking to the API server about children: server-side apply with the one field manager,
-//! owner references and an owner label on every child, no write when the desired object did
-//! not change (a hash annotation compared with the live object), a sweep of owned children no
-//! longer produced, and status written only when it changed.
+//! owner references and an owner label on every child, no request when the cached live object
+//! already holds every field we own ([`super::drift`]; a hash annotation of the desired object
+//! makes removed fields a change too), a sweep of owned children no longer produced (read
+//! from the cache), and status written only when it changed.
 
+use std::collections::HashMap;
 use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
+use kube::runtime::reflector::Store;
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{Context, Error, FIELD_MANAGER};
+use super::{Context, Error, FIELD_MANAGER, drift};
 use crate::translate::names::short_hash;
 
 /// Label on every child: the UID of the custom resource that produced it (for the sweep, and
@@ -76,10 +81,12 @@ fn set_hash(meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMet
         .insert(HASH_ANNOTATION.into(), hash);
 }
 
-/// Apply a typed child. Returns whether a write happened.
+/// Apply a typed child unless `live` (the cached object) already holds every field we own.
+/// Returns whether a write happened.
 pub async fn apply<K>(
     ctx: &Context,
     api: &Api<K>,
+    live: Option<&K>,
     mut obj: K,
     owner: &Owner,
     namespaced: bool,
@@ -89,15 +96,17 @@ where
 {
     stamp(obj.meta_mut(), owner, namespaced);
     let hash = short_hash(&serde_json::to_string(&obj)?);
-    set_hash(obj.meta_mut(), hash.clone());
-    let name = obj.name_any();
-    if let Some(live) = api.get_opt(&name).await?
-        && live.annotations().get(HASH_ANNOTATION) == Some(&hash)
+    set_hash(obj.meta_mut(), hash);
+    if let Some(live) = live
+        && drift::holds(&serde_json::to_value(&obj)?, &serde_json::to_value(live)?)
     {
         return Ok(false);
     }
+    if live.is_some() {
+        tracing::info!(kind = %K::kind(&()), name = %obj.name_any(), "applying: changed, or edited by someone else");
+    }
     api.patch(
-        &name,
+        &obj.name_any(),
         &PatchParams::apply(FIELD_MANAGER).force(),
         &Patch::Apply(&obj),
     )
@@ -111,6 +120,44 @@ pub fn api_resource(value: &Value, plural: &str) -> Option<ApiResource> {
     let (group, version) = value["apiVersion"].as_str()?.split_once('/')?;
     let gvk = GroupVersionKind::gvk(group, version, value["kind"].as_str()?);
     Some(ApiResource::from_gvk_with_plural(&gvk, plural))
+}
+
+/// How long what this process applied of an optional kind is trusted without a look: those
+/// kinds (ExternalSecret, TargetGroupBinding) are not watched, since their CRDs may be missing.
+const DYNAMIC_TRUST: Duration = Duration::from_secs(3600);
+/// How long a missing CRD is believed before it is looked for again.
+const MISSING_CRD_TRUST: Duration = Duration::from_secs(600);
+
+/// What this process last did with each optional child: its hash, whether the CRD was
+/// there, and when.
+#[derive(Default)]
+pub struct DynamicMemory {
+    seen: Mutex<HashMap<String, (String, bool, Instant)>>,
+}
+
+impl DynamicMemory {
+    fn fresh(&self, key: &str, hash: &str) -> Option<bool> {
+        let seen = self.seen.lock().ok()?;
+        let (h, installed, at) = seen.get(key)?;
+        let trust = if *installed {
+            DYNAMIC_TRUST
+        } else {
+            MISSING_CRD_TRUST
+        };
+        (h == hash && at.elapsed() < trust).then_some(*installed)
+    }
+
+    fn remember(&self, key: String, hash: String, installed: bool) {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.insert(key, (hash, installed, Instant::now()));
+        }
+    }
+
+    fn forget(&self, key: &str) {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.remove(key);
+        }
+    }
 }
 
 /// Apply an optional child of a kind whose CRD may not be installed (ExternalSecret,
@@ -134,12 +181,20 @@ pub async fn apply_dynamic(
         .as_str()
         .unwrap_or_default()
         .to_string();
+    let key = format!("{plural}/{}/{name}", owner.namespace);
+    if let Some(installed) = ctx.dynamic.fresh(&key, &hash) {
+        return Ok(installed.then_some(false));
+    }
     match api.get_opt(&name).await {
         Ok(Some(live)) if live.annotations().get(HASH_ANNOTATION) == Some(&hash) => {
+            ctx.dynamic.remember(key, hash, true);
             return Ok(Some(false));
         }
         Ok(_) => {}
-        Err(kube::Error::Api(e)) if e.code == 404 => return Ok(None),
+        Err(kube::Error::Api(e)) if e.code == 404 => {
+            ctx.dynamic.remember(key, hash, false);
+            return Ok(None);
+        }
         Err(e) => return Err(e.into()),
     }
     api.patch(
@@ -149,13 +204,27 @@ pub async fn apply_dynamic(
     )
     .await?;
     ctx.metrics.write("apply", plural);
+    ctx.dynamic.remember(key, hash, true);
     Ok(Some(true))
 }
 
-/// Delete children of `owner` in `api` whose names are not in `keep`.
+/// Children in `cached` labelled as owned by `uid`.
+pub fn owned_by<K: Resource<DynamicType = ()> + Clone>(
+    cached: &Store<K>,
+    uid: &str,
+) -> Vec<Arc<K>> {
+    cached
+        .state()
+        .into_iter()
+        .filter(|o| o.labels().get(OWNER_LABEL).map(String::as_str) == Some(uid))
+        .collect()
+}
+
+/// Delete the cached children of `owner` whose names are not in `keep`.
 pub async fn sweep<K>(
     ctx: &Context,
     api: &Api<K>,
+    cached: &Store<K>,
     owner: &Owner,
     keep: &[String],
 ) -> Result<usize, Error>
@@ -163,13 +232,15 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
 {
     let mut deleted = 0;
-    for child in api
-        .list_metadata(&ListParams::default().labels(&owner.selector()))
-        .await?
-    {
+    for child in owned_by(cached, &owner.uid) {
         let name = child.name_any();
-        if !keep.contains(&name) && child.metadata.deletion_timestamp.is_none() {
-            api.delete(&name, &DeleteParams::background()).await?;
+        if !keep.contains(&name) && child.meta().deletion_timestamp.is_none() {
+            match api.delete(&name, &DeleteParams::background()).await {
+                Ok(_) => {}
+                // Already gone: the cache had not caught up.
+                Err(kube::Error::Api(e)) if e.code == 404 => continue,
+                Err(e) => return Err(e.into()),
+            }
             ctx.metrics.write("delete", &K::plural(&()));
             tracing::info!(kind = %K::kind(&()), %name, "deleted a child no longer produced");
             deleted += 1;
@@ -178,20 +249,29 @@ where
     Ok(deleted)
 }
 
-/// Sweep an optional dynamic kind; a missing CRD means nothing to sweep.
+/// Sweep an optional dynamic kind; a missing CRD means nothing to sweep. Lists only when the
+/// set of children produced changed since this process last swept (or never swept).
 pub async fn sweep_dynamic(
     ctx: &Context,
     ar: &ApiResource,
     owner: &Owner,
     keep: &[String],
 ) -> Result<usize, Error> {
+    let key = format!("sweep/{}/{}", ar.plural, owner.uid);
+    let fingerprint = keep.join(",");
+    if ctx.dynamic.fresh(&key, &fingerprint).is_some() {
+        return Ok(0);
+    }
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &owner.namespace, ar);
     let list = match api
         .list_metadata(&ListParams::default().labels(&owner.selector()))
         .await
     {
         Ok(l) => l,
-        Err(kube::Error::Api(e)) if e.code == 404 => return Ok(0),
+        Err(kube::Error::Api(e)) if e.code == 404 => {
+            ctx.dynamic.remember(key, fingerprint, false);
+            return Ok(0);
+        }
         Err(e) => return Err(e.into()),
     };
     let mut deleted = 0;
@@ -200,9 +280,12 @@ pub async fn sweep_dynamic(
         if !keep.contains(&name) {
             api.delete(&name, &DeleteParams::background()).await?;
             ctx.metrics.write("delete", &ar.plural);
+            ctx.dynamic
+                .forget(&format!("{}/{}/{name}", ar.plural, owner.namespace));
             deleted += 1;
         }
     }
+    ctx.dynamic.remember(key, fingerprint, true);
     Ok(deleted)
 }
 

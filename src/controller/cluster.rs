@@ -1,21 +1,20 @@
-//! The Cluster controller. Talks to the API server (reads only, then status).
+//! The Cluster controller. Reads from the caches; writes only status, when it changed.
 //! Counts what `describe-clusters` reports: registered instances (nodes in the capacity
-//! providers' pools), running and pending tasks, active services. Polled, since node and pod
-//! counts change without the Cluster changing.
+//! providers' pools), running and pending tasks, active services. Polled (from the caches, so
+//! a poll that changes nothing makes no request), since node and task counts change without
+//! the Cluster changing.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, ListParams};
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 
 use super::{Context, Error, apply, now};
 use crate::api::{
-    CapacityProviderStatus, Cluster, ClusterStatus, Condition, READY, STALLED, Service, Task,
-    set_condition,
+    CapacityProviderStatus, Cluster, ClusterStatus, Condition, READY, STALLED, set_condition,
 };
 use crate::translate::capacity::node_pool;
 use crate::translate::refs::cluster_name;
@@ -25,6 +24,7 @@ const POLL: Duration = Duration::from_secs(30);
 
 /// Reconcile one Cluster.
 pub async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Action, Error> {
+    ctx.synced().await?;
     let _timer = ctx.metrics.reconcile("Cluster");
     let ns = cluster
         .namespace()
@@ -40,15 +40,12 @@ pub async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Actio
             .iter()
             .flat_map(|k| k.capacity_providers.keys().cloned()),
     );
-    let nodes = Api::<Node>::all(ctx.client.clone())
-        .list_metadata(&ListParams::default())
-        .await?;
+    let nodes = ctx.caches.nodes.state();
     let mut registered: BTreeSet<String> = BTreeSet::new();
     let mut per_provider = Vec::new();
     for p in &providers {
         let pool = node_pool(p, Some(spec));
         let matching: Vec<String> = nodes
-            .items
             .iter()
             .filter(|n| {
                 pool.node_selector
@@ -64,7 +61,7 @@ pub async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Actio
         registered.extend(matching);
     }
     if providers.is_empty() {
-        registered.extend(nodes.items.iter().map(|n| n.name_any()));
+        registered.extend(nodes.iter().map(|n| n.name_any()));
     }
 
     // Services and tasks that name this cluster (by name or ARN; unset means "default").
@@ -72,20 +69,23 @@ pub async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Actio
         cluster_name(c.as_deref().unwrap_or("default")) == name
             || c.as_deref().map(cluster_name) == spec.cluster_name.as_deref()
     };
-    let services = Api::<Service>::namespaced(ctx.client.clone(), &ns)
-        .list(&ListParams::default())
-        .await?;
-    let tasks = Api::<Task>::namespaced(ctx.client.clone(), &ns)
-        .list(&ListParams::default())
-        .await?;
+    let in_ns = |o: &Option<String>| o.as_deref() == Some(ns.as_str());
+    let services = ctx.caches.services.store.state();
+    let tasks = ctx.caches.tasks.store.state();
     let (mut running, mut pending, mut active) = (0, 0, 0);
-    for s in services.items.iter().filter(|s| mine(&s.spec.cluster)) {
+    for s in services
+        .iter()
+        .filter(|s| in_ns(&s.metadata.namespace) && mine(&s.spec.cluster))
+    {
         active += 1;
         let st = s.status.clone().unwrap_or_default();
         running += st.running_count;
         pending += st.pending_count;
     }
-    for t in tasks.items.iter().filter(|t| mine(&t.spec.cluster)) {
+    for t in tasks
+        .iter()
+        .filter(|t| in_ns(&t.metadata.namespace) && mine(&t.spec.cluster))
+    {
         match t.status.as_ref().and_then(|s| s.last_status.as_deref()) {
             Some("RUNNING") => running += 1,
             Some("STOPPED") => {}

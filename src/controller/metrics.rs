@@ -1,5 +1,6 @@
 //! Prometheus metrics: reconciles and their durations by kind, errors by category, API writes
-//! by verb (the figure a no-op reconcile must keep at zero), and the work queue depth.
+//! by verb, every API request by verb and resource (the figure a no-op reconcile must keep
+//! at zero), and the work queue depth.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
@@ -34,6 +35,7 @@ pub struct Metrics {
     durations: Family<KindLabel, Histogram>,
     errors: Family<CategoryLabel, Counter>,
     writes: Family<WriteLabel, Counter>,
+    requests: Family<WriteLabel, Counter>,
     in_flight: Gauge,
     in_flight_value: AtomicI64,
 }
@@ -47,6 +49,7 @@ impl Default for Metrics {
         });
         let errors = Family::<CategoryLabel, Counter>::default();
         let writes = Family::<WriteLabel, Counter>::default();
+        let requests = Family::<WriteLabel, Counter>::default();
         let in_flight = Gauge::default();
         registry.register("reconciles", "Reconciles run, by kind", reconciles.clone());
         registry.register(
@@ -61,6 +64,11 @@ impl Default for Metrics {
         );
         registry.register("api_writes", "Write calls to the API server (apply, delete, status patch, create), by verb and resource", writes.clone());
         registry.register(
+            "api_requests",
+            "Every request to the API server (reads, writes, watches), by verb and resource",
+            requests.clone(),
+        );
+        registry.register(
             "reconciles_in_flight",
             "Reconciles running now (the work being done off the queue)",
             in_flight.clone(),
@@ -71,6 +79,7 @@ impl Default for Metrics {
             durations,
             errors,
             writes,
+            requests,
             in_flight,
             in_flight_value: AtomicI64::new(0),
         }
@@ -127,6 +136,16 @@ impl Metrics {
     /// Count a write call.
     pub fn write(&self, verb: &str, resource: &str) {
         self.writes
+            .get_or_create(&WriteLabel {
+                verb: verb.to_string(),
+                resource: resource.to_string(),
+            })
+            .inc();
+    }
+
+    /// Count a request to the API server (see `client::classify`).
+    pub fn request(&self, verb: &str, resource: &str) {
+        self.requests
             .get_or_create(&WriteLabel {
                 verb: verb.to_string(),
                 resource: resource.to_string(),

@@ -1,9 +1,13 @@
 //! The operator: kube-runtime controllers for the four kinds, each a pipeline
-//! resolve → validate → build (the translator) → apply (server-side apply) → status, plus
-//! leader election, health and metrics endpoints, and graceful shutdown.
+//! resolve → validate → build (the translator) → apply (server-side apply) → observe →
+//! status, reading only from shared caches ([`cache`]), plus leader election, health and
+//! metrics endpoints, and graceful shutdown.
 
 pub mod apply;
+pub mod cache;
+pub mod client;
 pub mod cluster;
+pub mod drift;
 pub mod events;
 pub mod http;
 pub mod leader;
@@ -28,12 +32,16 @@ use crate::translate::Options;
 /// The one field manager every server-side apply of this operator uses.
 pub const FIELD_MANAGER: &str = "ecs-operator";
 
-/// What every reconcile needs.
+/// What every reconcile of one watched scope needs.
 pub struct Context {
     pub client: Client,
     pub options: Options,
     pub metrics: Arc<metrics::Metrics>,
     pub reporter: Reporter,
+    /// Everything reconciles read.
+    pub caches: cache::Caches,
+    /// What was applied of the kinds that are not watched.
+    pub dynamic: apply::DynamicMemory,
 }
 
 /// Why a reconcile did not finish. The category labels metrics and decides the retry.
@@ -48,6 +56,16 @@ pub enum Error {
     /// The object has no name or namespace: never happens for objects from a watch.
     #[error("object is missing {0}")]
     MissingMetadata(&'static str),
+}
+
+impl Context {
+    /// Wait until every cache of this scope holds its first list (at once, afterwards).
+    pub async fn synced(&self) -> Result<(), Error> {
+        self.caches
+            .ready()
+            .await
+            .map_err(|_| Error::MissingMetadata("caches (the watches stopped)"))
+    }
 }
 
 impl Error {
@@ -67,6 +85,17 @@ pub fn error_policy<K>(_obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action
     ctx.metrics.reconcile_error(error.category());
     tracing::warn!(error = %error, category = error.category(), "reconcile failed; retrying");
     Action::requeue(Duration::from_secs(5))
+}
+
+/// The rare resync of an object nothing woke for an hour, jittered (±20 %, from the object's
+/// identity) so that resyncs of many objects spread out. With reads from the caches, a resync
+/// that finds nothing to do makes no request.
+pub fn resync(uid: Option<&str>) -> Action {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write(uid.unwrap_or_default().as_bytes());
+    let jitter = h.finish() % 1440; // seconds: ±12 minutes around the hour
+    Action::requeue(Duration::from_secs(3600 - 720 + jitter))
 }
 
 /// Now, as RFC 3339 with whole seconds (no churn from sub-second precision).

@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
-use kube::api::{Api, ListParams};
+use std::sync::Arc;
+
+use kube::ResourceExt;
+use kube::runtime::reflector::Store;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
@@ -102,31 +105,29 @@ pub fn revision_object(
     }
 }
 
-/// Every revision of `family` in `namespace`, oldest first.
-pub async fn list(
-    api: &Api<ControllerRevision>,
+/// Every revision of `family` in `namespace`, oldest first, from the cache.
+pub fn list(
+    cached: &Store<ControllerRevision>,
+    namespace: &str,
     family: &str,
-) -> Result<Vec<ControllerRevision>, kube::Error> {
-    let selector = format!(
-        "{}={},{REVISION_OF}=taskdefinition",
-        names::FAMILY,
-        label_value(family)
-    );
-    let mut revisions: Vec<ControllerRevision> = api
-        .list(&ListParams::default().labels(&selector))
-        .await?
-        .items
+) -> Vec<Arc<ControllerRevision>> {
+    let label = label_value(family);
+    let mut revisions: Vec<Arc<ControllerRevision>> = cached
+        .state()
         .into_iter()
         .filter(|r| {
-            r.data
-                .as_ref()
-                .and_then(|d| d.0.get("family"))
-                .and_then(Value::as_str)
-                == Some(family)
+            r.metadata.namespace.as_deref() == Some(namespace)
+                && r.labels().get(names::FAMILY) == Some(&label)
+                && r.labels().get(REVISION_OF).map(String::as_str) == Some("taskdefinition")
+                && r.data
+                    .as_ref()
+                    .and_then(|d| d.0.get("family"))
+                    .and_then(Value::as_str)
+                    == Some(family)
         })
         .collect();
     revisions.sort_by_key(|r| r.revision);
-    Ok(revisions)
+    revisions
 }
 
 /// The stored hash of a revision.
@@ -149,18 +150,16 @@ pub enum ResolveError {
     },
     #[error("revision {0} holds no readable spec")]
     Corrupt(String),
-    #[error(transparent)]
-    Kube(#[from] kube::Error),
 }
 
-/// Resolve `family`, `family:N` or a task definition ARN to a revision.
-pub async fn resolve(
-    api: &Api<ControllerRevision>,
+/// Resolve `family`, `family:N` or a task definition ARN to a revision, from the cache.
+pub fn resolve(
+    cached: &Store<ControllerRevision>,
     namespace: &str,
     reference: &str,
 ) -> Result<TaskDefinitionRef, ResolveError> {
     let (family, pinned) = parse_task_definition_ref(reference);
-    let revisions = list(api, &family).await?;
+    let revisions = list(cached, namespace, &family);
     let chosen =
         match pinned {
             Some(n) => revisions.iter().find(|r| r.revision == n).ok_or_else(|| {

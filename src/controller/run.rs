@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures::StreamExt;
 use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
@@ -17,11 +17,10 @@ use kube::api::Api;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher::Config;
 use kube::{Client, Resource, ResourceExt};
 use tokio::sync::watch;
 
-use super::apply::OWNER_LABEL;
+use super::cache::{Caches, ClusterCaches};
 use super::http::{Health, serve};
 use super::leader::Leadership;
 use super::metrics::Metrics;
@@ -64,8 +63,9 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     let ready = Arc::new(AtomicBool::new(false));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_rx_outer = stop_rx.clone();
     let stopped = move || {
-        let mut rx = stop_rx.clone();
+        let mut rx = stop_rx_outer.clone();
         async move {
             let _ = rx.wait_for(|s| *s).await;
         }
@@ -129,104 +129,41 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         });
     }
 
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        options: cfg.options.clone(),
-        metrics: metrics.clone(),
-        reporter: Reporter {
-            controller: "ecs-operator".into(),
-            instance: Some(cfg.identity.clone()),
-        },
-    });
     let scopes: Vec<Option<String>> = if cfg.namespaces.is_empty() {
         vec![None]
     } else {
         cfg.namespaces.iter().cloned().map(Some).collect()
     };
     let controller_config = ControllerConfig::default().concurrency(cfg.concurrency);
-    let owned = || Config::default().labels(OWNER_LABEL);
+    let (cluster_caches, mut watches) = ClusterCaches::run(&client);
     let mut runs: Vec<BoxFuture<'static, ()>> = Vec::new();
+    let mut contexts: Vec<Arc<Context>> = Vec::new();
     for scope in scopes {
-        let ns = scope.as_deref();
-
-        let td = Controller::new(api::<TaskDefinition>(&client, ns), Config::default())
-            .with_config(controller_config.clone())
-            .owns(api::<ControllerRevision>(&client, ns), owned())
-            .owns(api::<ServiceAccount>(&client, ns), owned())
-            .owns(api::<PersistentVolumeClaim>(&client, ns), owned());
-        runs.push(Box::pin(
-            td.graceful_shutdown_on(stopped())
-                .run(task_definition::reconcile, error_policy, ctx.clone())
-                .for_each(log_result),
-        ));
-
-        let svc = Controller::new(api::<Service>(&client, ns), Config::default())
-            .with_config(controller_config.clone());
-        let services = svc.store();
-        let svc = svc
-            .owns(api::<Deployment>(&client, ns), owned())
-            .owns(api::<DaemonSet>(&client, ns), owned())
-            .owns(api::<KubeService>(&client, ns), owned())
-            .owns(api::<HorizontalPodAutoscaler>(&client, ns), owned())
-            // A new revision of a family rolls the Services that follow it.
-            .watches(
-                api::<TaskDefinition>(&client, ns),
-                Config::default(),
-                move |td| {
-                    followers(&services, &td, |s: &Service| {
-                        s.spec.task_definition.as_deref()
-                    })
-                },
-            )
-            // Pods drive counts, rollout state and the circuit breaker.
-            .watches(
-                api::<Pod>(&client, ns),
-                Config::default().labels(names::SERVICE),
-                |pod| labelled_owner::<Service>(&pod, names::SERVICE),
-            );
-        runs.push(Box::pin(
-            svc.graceful_shutdown_on(stopped())
-                .run(service::reconcile, error_policy, ctx.clone())
-                .for_each(log_result),
-        ));
-
-        let tasks = Controller::new(api::<Task>(&client, ns), Config::default())
-            .with_config(controller_config.clone());
-        let task_store = tasks.store();
-        let tasks = tasks
-            // A Task waiting for its task definition starts once the family has a revision.
-            .watches(
-                api::<TaskDefinition>(&client, ns),
-                Config::default(),
-                move |td| {
-                    followers(&task_store, &td, |t: &Task| {
-                        t.spec.task_definition.as_deref()
-                    })
-                },
-            )
-            .watches(
-                api::<Pod>(&client, ns),
-                Config::default().labels(names::TASK),
-                |pod| labelled_owner::<Task>(&pod, names::TASK),
-            );
-        runs.push(Box::pin(
-            tasks
-                .graceful_shutdown_on(stopped())
-                .run(task::reconcile, error_policy, ctx.clone())
-                .for_each(log_result),
-        ));
-
-        let clusters = Controller::new(api::<Cluster>(&client, ns), Config::default())
-            .with_config(controller_config.clone());
-        runs.push(Box::pin(
-            clusters
-                .graceful_shutdown_on(stopped())
-                .run(cluster::reconcile, error_policy, ctx.clone())
-                .for_each(log_result),
-        ));
+        let mut caches = Caches::new(&cluster_caches);
+        let triggers = Triggers::subscribe(&mut caches);
+        watches.extend(caches.run(&client, scope.as_deref()));
+        let ctx = Arc::new(Context {
+            client: client.clone(),
+            options: cfg.options.clone(),
+            metrics: metrics.clone(),
+            reporter: Reporter {
+                controller: "ecs-operator".into(),
+                instance: Some(cfg.identity.clone()),
+            },
+            caches,
+            dynamic: Default::default(),
+        });
+        runs.extend(controllers(&ctx, triggers, &controller_config, &stop_rx));
+        contexts.push(ctx);
     }
+    // The controllers consume their triggers from the start (a subscriber that does not read
+    // would hold the shared watch back); each reconcile first waits until every cache of its
+    // scope holds its first list.
+    let watches = tokio::spawn(futures::future::join_all(watches));
+    drop(contexts);
     tracing::info!(namespaces = ?cfg.namespaces, "controllers started");
     futures::future::join_all(runs).await;
+    watches.abort();
     if let Some(l) = leadership
         && !lost.load(Ordering::Relaxed)
     {
@@ -239,6 +176,178 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The trigger streams of the four controllers, subscribed to the shared caches.
+struct Triggers {
+    task_definitions: [SharedStream<TaskDefinition>; 3],
+    services: SharedStream<Service>,
+    tasks: SharedStream<Task>,
+    clusters: SharedStream<Cluster>,
+    revisions: [SharedStream<ControllerRevision>; 3],
+    deployments: SharedStream<Deployment>,
+    daemon_sets: SharedStream<DaemonSet>,
+    kube_services: SharedStream<KubeService>,
+    hpas: SharedStream<HorizontalPodAutoscaler>,
+    service_accounts: SharedStream<ServiceAccount>,
+    claims: SharedStream<PersistentVolumeClaim>,
+    pods: [SharedStream<Pod>; 2],
+}
+
+type SharedStream<K> = futures::stream::BoxStream<'static, Arc<K>>;
+
+impl Triggers {
+    fn subscribe(c: &mut Caches) -> Self {
+        Triggers {
+            task_definitions: [
+                c.task_definitions.subscribe().boxed(),
+                c.task_definitions.subscribe().boxed(),
+                c.task_definitions.subscribe().boxed(),
+            ],
+            services: c.services.subscribe().boxed(),
+            tasks: c.tasks.subscribe().boxed(),
+            clusters: c.clusters.subscribe().boxed(),
+            revisions: [
+                c.revisions.subscribe().boxed(),
+                c.revisions.subscribe().boxed(),
+                c.revisions.subscribe().boxed(),
+            ],
+            deployments: c.deployments.subscribe().boxed(),
+            daemon_sets: c.daemon_sets.subscribe().boxed(),
+            kube_services: c.kube_services.subscribe().boxed(),
+            hpas: c.hpas.subscribe().boxed(),
+            service_accounts: c.service_accounts.subscribe().boxed(),
+            claims: c.claims.subscribe().boxed(),
+            pods: [c.pods.subscribe().boxed(), c.pods.subscribe().boxed()],
+        }
+    }
+}
+
+/// The four controllers of one scope, fed by the shared streams.
+fn controllers(
+    ctx: &Arc<Context>,
+    t: Triggers,
+    config: &ControllerConfig,
+    stop: &watch::Receiver<bool>,
+) -> Vec<BoxFuture<'static, ()>> {
+    let stopped = || {
+        let mut rx = stop.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let Triggers {
+        task_definitions: [td_own, td_for_services, td_for_tasks],
+        services,
+        tasks,
+        clusters,
+        revisions: [rev_for_tds, rev_for_services, rev_for_tasks],
+        deployments,
+        daemon_sets,
+        kube_services,
+        hpas,
+        service_accounts,
+        claims,
+        pods: [pods_for_services, pods_for_tasks],
+    } = t;
+    let c = &ctx.caches;
+    let td = Controller::for_shared_stream(td_own, c.task_definitions.store.clone())
+        .with_config(config.clone())
+        .owns_shared_stream(rev_for_tds)
+        .owns_shared_stream(service_accounts)
+        .owns_shared_stream(claims)
+        .graceful_shutdown_on(stopped())
+        .run(task_definition::reconcile, error_policy, ctx.clone())
+        .for_each(log_result)
+        .boxed();
+
+    let service_store = c.services.store.clone();
+    let service_store_2 = c.services.store.clone();
+    let svc = Controller::for_shared_stream(services, c.services.store.clone())
+        .with_config(config.clone())
+        .owns_shared_stream(deployments)
+        .owns_shared_stream(daemon_sets)
+        .owns_shared_stream(kube_services)
+        .owns_shared_stream(hpas)
+        // A new revision of a family rolls the Services that follow it: the revision itself
+        // (the cache the Service resolves from) and its TaskDefinition's status.
+        .watches_shared_stream(rev_for_services, move |r| {
+            family_followers(&service_store, &r, |s: &Service| {
+                s.spec.task_definition.as_deref()
+            })
+        })
+        .watches_shared_stream(td_for_services, move |td| {
+            followers(&service_store_2, &td, |s: &Service| {
+                s.spec.task_definition.as_deref()
+            })
+        })
+        // Pods drive counts, rollout state and the circuit breaker.
+        .watches_shared_stream(pods_for_services, |pod| {
+            labelled_owner::<Service>(&pod, names::SERVICE)
+        })
+        .graceful_shutdown_on(stopped())
+        .run(service::reconcile, error_policy, ctx.clone())
+        .for_each(log_result)
+        .boxed();
+
+    let task_store = c.tasks.store.clone();
+    let task_store_2 = c.tasks.store.clone();
+    let tasks = Controller::for_shared_stream(tasks, c.tasks.store.clone())
+        .with_config(config.clone())
+        // A Task waiting for its task definition starts once the family has a revision.
+        .watches_shared_stream(rev_for_tasks, move |r| {
+            family_followers(&task_store, &r, |t: &Task| {
+                t.spec.task_definition.as_deref()
+            })
+        })
+        .watches_shared_stream(td_for_tasks, move |td| {
+            followers(&task_store_2, &td, |t: &Task| {
+                t.spec.task_definition.as_deref()
+            })
+        })
+        .watches_shared_stream(pods_for_tasks, |pod| {
+            labelled_owner::<Task>(&pod, names::TASK)
+        })
+        .graceful_shutdown_on(stopped())
+        .run(task::reconcile, error_policy, ctx.clone())
+        .for_each(log_result)
+        .boxed();
+
+    let clusters = Controller::for_shared_stream(clusters, c.clusters.store.clone())
+        .with_config(config.clone())
+        .graceful_shutdown_on(stopped())
+        .run(cluster::reconcile, error_policy, ctx.clone())
+        .for_each(log_result)
+        .boxed();
+    vec![td, svc, tasks, clusters]
+}
+
+/// The objects in `store` whose task definition reference names the family of revision `r`.
+fn family_followers<K>(
+    store: &Store<K>,
+    r: &ControllerRevision,
+    reference: fn(&K) -> Option<&str>,
+) -> Vec<ObjectRef<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    let Some(family) = r
+        .data
+        .as_ref()
+        .and_then(|d| d.0.get("family"))
+        .and_then(serde_json::Value::as_str)
+    else {
+        return Vec::new();
+    };
+    store
+        .state()
+        .into_iter()
+        .filter(|o| {
+            o.namespace() == r.namespace()
+                && reference(o).is_some_and(|x| parse_task_definition_ref(x).0 == family)
+        })
+        .map(|o| ObjectRef::from_obj(o.as_ref()))
+        .collect()
 }
 
 /// The objects in `store` whose task definition reference names `td`'s family (in its namespace).

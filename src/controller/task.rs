@@ -1,27 +1,28 @@
-//! The Task controller. Talks to the API server.
+//! The Task controller. Reads from the caches; writes only pods it creates or stops, and status.
 //! resolve (the task definition revision, the cluster) → validate and build (the translator,
 //! with `overrides`) → apply the task's pods → status from the pods; when an essential
 //! container exits the task stops: its status is recorded, then its pods are deleted.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, ListParams};
+use kube::api::{Api, DeleteParams};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 
 use super::apply::{self, Owner};
-use super::revisions::{self, ResolveError};
-use super::{Context, Error, events, now, task_status};
-use crate::api::{Cluster, Condition, READY, STALLED, Task, set_condition};
+use super::revisions;
+use super::service::observe::selected;
+use super::{Context, Error, events, now, resync, task_status};
+use crate::api::{Condition, READY, STALLED, Task, set_condition};
 use crate::translate::names::{self, label_value};
 use crate::translate::refs::cluster_name;
 use crate::translate::task::translate;
 
 /// Reconcile one Task.
 pub async fn reconcile(task: Arc<Task>, ctx: Arc<Context>) -> Result<Action, Error> {
+    ctx.synced().await?;
     let _timer = ctx.metrics.reconcile("Task");
     let ns = task
         .namespace()
@@ -32,21 +33,17 @@ pub async fn reconcile(task: Arc<Task>, ctx: Arc<Context>) -> Result<Action, Err
     let owner = Owner::of(task.as_ref())?;
     let prev = task.status.clone().unwrap_or_default();
     let generation = task.meta().generation;
-    let selector = format!("{}={}", names::TASK, label_value(&name));
+    let selector = BTreeMap::from([(names::TASK.to_string(), label_value(&name))]);
     let stopped = prev.last_status.as_deref() == Some("STOPPED");
 
     if !stopped {
-        // resolve
-        let revisions_api: Api<ControllerRevision> = Api::namespaced(ctx.client.clone(), &ns);
+        // resolve (from the caches)
         let td = match revisions::resolve(
-            &revisions_api,
+            &ctx.caches.revisions.store,
             &ns,
             task.spec.task_definition.as_deref().unwrap_or_default(),
-        )
-        .await
-        {
+        ) {
             Ok(td) => td,
-            Err(ResolveError::Kube(e)) => return Err(e.into()),
             Err(e) => {
                 return stall(
                     &ctx,
@@ -58,14 +55,12 @@ pub async fn reconcile(task: Arc<Task>, ctx: Arc<Context>) -> Result<Action, Err
                 .await;
             }
         };
-        let cluster = match task.spec.cluster.as_deref().filter(|c| !c.is_empty()) {
-            Some(c) => {
-                Api::<Cluster>::namespaced(ctx.client.clone(), &ns)
-                    .get_opt(cluster_name(c))
-                    .await?
-            }
-            None => None,
-        };
+        let cluster = task
+            .spec
+            .cluster
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .and_then(|c| ctx.caches.clusters.get(&ns, cluster_name(c)));
         // validate + build
         let (pods, warnings) =
             match translate(&task, &td, cluster.as_ref().map(|c| &c.spec), &ctx.options) {
@@ -75,17 +70,14 @@ pub async fn reconcile(task: Arc<Task>, ctx: Arc<Context>) -> Result<Action, Err
                 }
             };
         // apply
-        let existing = pods_api
-            .list_metadata(&ListParams::default().labels(&selector))
-            .await?;
+        let existing = selected(&ctx.caches, &ns, &selector);
         for pod in pods {
             // A pod of a started task is never replaced (pods are immutable and tasks run once).
             if !existing
-                .items
                 .iter()
                 .any(|p| p.metadata.name == pod.metadata.name)
             {
-                apply::apply(&ctx, &pods_api, pod, &owner, true).await?;
+                apply::apply(&ctx, &pods_api, None, pod, &owner, true).await?;
             }
         }
         let essential: Vec<String> = td
@@ -96,11 +88,11 @@ pub async fn reconcile(task: Arc<Task>, ctx: Arc<Context>) -> Result<Action, Err
             .filter(|c| c.essential.unwrap_or(true))
             .filter_map(|c| c.name.as_deref().map(names::dns_label))
             .collect();
-        // status
-        let pods = pods_api
-            .list(&ListParams::default().labels(&selector))
-            .await?
-            .items;
+        // status (the pods as the cache sees them)
+        let pods: Vec<Pod> = selected(&ctx.caches, &ns, &selector)
+            .iter()
+            .map(|p| p.as_ref().clone())
+            .collect();
         let mut outcome =
             task_status::compute(&prev, &td.display(), &essential, &pods, generation, &now());
         outcome.status.warnings = warnings.iter().map(|w| w.to_string()).collect();
@@ -118,19 +110,22 @@ pub async fn reconcile(task: Arc<Task>, ctx: Arc<Context>) -> Result<Action, Err
             .await;
         }
         if !outcome.stop_pods {
-            return Ok(Action::requeue(Duration::from_secs(60)));
+            // Pod changes wake us; nothing here needs time.
+            return Ok(resync(task.metadata.uid.as_deref()));
         }
     }
     // The task has stopped: stop whatever of it still runs.
-    for p in pods_api
-        .list_metadata(&ListParams::default().labels(&selector))
-        .await?
-    {
+    for p in selected(&ctx.caches, &ns, &selector) {
         if p.metadata.deletion_timestamp.is_none() {
-            pods_api
+            match pods_api
                 .delete(&p.name_any(), &DeleteParams::default())
-                .await?;
-            ctx.metrics.write("delete", "pods");
+                .await
+            {
+                Ok(_) => ctx.metrics.write("delete", "pods"),
+                // Already gone: the cache had not caught up.
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     Ok(Action::await_change())

@@ -1,19 +1,19 @@
-//! The TaskDefinition controller. Talks to the API server.
+//! The TaskDefinition controller. Reads from the caches; writes revisions, children, status.
 //! resolve (the family's revisions) → validate (the translator) → register a new immutable
 //! revision when the normalized spec changed, prune history → apply the family's objects
 //! (ServiceAccount, EFS volumes, ExternalSecrets) and sweep stale ones → status.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, ServiceAccount};
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 
 use super::apply::{self, Owner};
-use super::{Context, Error, events, now, revisions};
+use super::{Context, Error, events, now, resync, revisions};
 use crate::api::{
     Condition, READY, RevisionRecord, STALLED, TaskDefinition, TaskDefinitionStatus, set_condition,
 };
@@ -25,19 +25,21 @@ pub const HISTORY_LIMIT: usize = 10;
 
 /// Reconcile one TaskDefinition.
 pub async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Action, Error> {
+    ctx.synced().await?;
     let _timer = ctx.metrics.reconcile("TaskDefinition");
     let ns = td.namespace().ok_or(Error::MissingMetadata("namespace"))?;
     let name = td.name_any();
     let api: Api<TaskDefinition> = Api::namespaced(ctx.client.clone(), &ns);
     let revisions_api: Api<ControllerRevision> = Api::namespaced(ctx.client.clone(), &ns);
+    let cached = &ctx.caches.revisions.store;
     let owner = Owner::of(td.as_ref())?;
     let family_name = td.family();
     let prev = td.status.clone().unwrap_or_default();
     let generation = td.meta().generation;
     let stamp = now();
 
-    // resolve
-    let existing = revisions::list(&revisions_api, &family_name).await?;
+    // resolve (from the cache)
+    let existing = revisions::list(cached, &ns, &family_name);
     let latest = existing
         .last()
         .map_or(0, |r| r.revision)
@@ -46,9 +48,15 @@ pub async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Act
     // validate (and build) with the revision number it would get
     let normalized = revisions::normalize(&td.spec);
     let hash = revisions::hash(&normalized);
+    // The revision this spec last registered, even if the cache has not caught up with it.
     let same_as_latest = existing
         .last()
-        .is_some_and(|r| revisions::stored_hash(r) == Some(hash.as_str()));
+        .is_some_and(|r| revisions::stored_hash(r) == Some(hash.as_str()))
+        || (prev.revision == Some(latest)
+            && prev
+                .revisions
+                .last()
+                .is_some_and(|r| r.revision == latest && r.hash == hash));
     let number = if same_as_latest { latest } else { latest + 1 };
     let candidate = TaskDefinitionRef {
         family: family_name.clone(),
@@ -118,18 +126,23 @@ pub async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Act
             created_at: Some(stamp.clone()),
         });
     }
-    // bounded history: the oldest revisions go
-    let mut all = revisions::list(&revisions_api, &family_name).await?;
-    while all.len() > HISTORY_LIMIT {
+    // bounded history: the oldest revisions go (a revision just created may not be cached yet)
+    let mut all = revisions::list(cached, &ns, &family_name);
+    let pending = usize::from(!same_as_latest && !all.iter().any(|r| r.revision == number));
+    while all.len() + pending > HISTORY_LIMIT {
         let oldest = all.remove(0);
-        revisions_api
+        match revisions_api
             .delete(&oldest.name_any(), &DeleteParams::background())
-            .await?;
-        ctx.metrics.write("delete", "controllerrevisions");
+            .await
+        {
+            Ok(_) => ctx.metrics.write("delete", "controllerrevisions"),
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     status
         .revisions
-        .retain(|r| all.iter().any(|c| c.revision == r.revision));
+        .retain(|r| r.revision == number || all.iter().any(|c| c.revision == r.revision));
     for c in &all {
         if !status.revisions.iter().any(|r| r.revision == c.revision) {
             status.revisions.push(RevisionRecord {
@@ -184,7 +197,7 @@ pub async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Act
         )
         .await;
     }
-    Ok(Action::requeue(Duration::from_secs(600)))
+    Ok(resync(td.metadata.uid.as_deref()))
 }
 
 async fn apply_family(ctx: &Context, owner: &Owner, objects: FamilyObjects) -> Result<(), Error> {
@@ -197,20 +210,25 @@ async fn apply_family(ctx: &Context, owner: &Owner, objects: FamilyObjects) -> R
     let sa_api: Api<ServiceAccount> = Api::namespaced(ctx.client.clone(), &owner.namespace);
     let pvc_api: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &owner.namespace);
     let pv_api: Api<PersistentVolume> = Api::all(ctx.client.clone());
+    let c = &ctx.caches;
+    let ns = &owner.namespace;
     let mut keep_sa = Vec::new();
     if let Some(sa) = service_account {
+        let live = c.service_accounts.get(ns, &sa.name_any());
         keep_sa.push(sa.name_any());
-        apply::apply(ctx, &sa_api, sa, owner, true).await?;
+        apply::apply(ctx, &sa_api, live.as_deref(), sa, owner, true).await?;
     }
     let mut keep_pv = Vec::new();
     for pv in persistent_volumes {
+        let live = c.volumes.get(&ObjectRef::new(&pv.name_any()));
         keep_pv.push(pv.name_any());
-        apply::apply(ctx, &pv_api, pv, owner, false).await?;
+        apply::apply(ctx, &pv_api, live.as_deref(), pv, owner, false).await?;
     }
     let mut keep_pvc = Vec::new();
     for pvc in claims {
+        let live = c.claims.get(ns, &pvc.name_any());
         keep_pvc.push(pvc.name_any());
-        apply::apply(ctx, &pvc_api, pvc, owner, true).await?;
+        apply::apply(ctx, &pvc_api, live.as_deref(), pvc, owner, true).await?;
     }
     let mut keep_es = Vec::new();
     for es in external_secrets {
@@ -227,9 +245,9 @@ async fn apply_family(ctx: &Context, owner: &Owner, objects: FamilyObjects) -> R
             keep_es.push(es_name);
         }
     }
-    apply::sweep(ctx, &sa_api, owner, &keep_sa).await?;
-    apply::sweep(ctx, &pvc_api, owner, &keep_pvc).await?;
-    apply::sweep(ctx, &pv_api, owner, &keep_pv).await?;
+    apply::sweep(ctx, &sa_api, &c.service_accounts.store, owner, &keep_sa).await?;
+    apply::sweep(ctx, &pvc_api, &c.claims.store, owner, &keep_pvc).await?;
+    apply::sweep(ctx, &pv_api, &c.volumes, owner, &keep_pv).await?;
     let es_ar = kube::core::ApiResource::from_gvk_with_plural(
         &kube::core::GroupVersionKind::gvk("external-secrets.io", "v1", "ExternalSecret"),
         "externalsecrets",

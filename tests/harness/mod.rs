@@ -134,6 +134,24 @@ pub fn metrics_url() -> String {
 
 /// The operator's write calls so far (apply, create, delete, status), leaving out Events.
 pub async fn operator_writes() -> u64 {
+    metric_sum(|l| {
+        l.starts_with("ecs_operator_api_writes_total{") && !l.contains("resource=\"events\"")
+    })
+    .await
+}
+
+/// Every request the operator sent to the API server except its watches (long-lived, one per
+/// kind) and its leader-election lease renewals (a constant few per minute).
+pub async fn operator_requests() -> u64 {
+    metric_sum(|l| {
+        l.starts_with("ecs_operator_api_requests_total{")
+            && !l.contains("verb=\"watch\"")
+            && !l.contains("resource=\"leases\"")
+    })
+    .await
+}
+
+async fn metric_sum(keep: impl Fn(&str) -> bool) -> u64 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = metrics_url();
     let mut stream = tokio::net::TcpStream::connect(&addr)
@@ -148,9 +166,7 @@ pub async fn operator_writes() -> u64 {
     let mut body = String::new();
     stream.read_to_string(&mut body).await.unwrap();
     body.lines()
-        .filter(|l| {
-            l.starts_with("ecs_operator_api_writes_total{") && !l.contains("resource=\"events\"")
-        })
+        .filter(|l| keep(l))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
 }

@@ -1,0 +1,251 @@
+//! The shared caches every reconcile reads from: one watch per kind per watched scope,
+//! reflected into a store that all controllers share, and fanned out to the controllers as
+//! triggers. Reads never go to the API server, so a reconcile that changes nothing makes no
+//! request at all. Talks to the API server (the watches only).
+//!
+//! Children are watched by the owner label the operator stamps on them, pods by the
+//! managed-by label, stripped to what status needs; nodes as metadata only.
+
+use std::fmt::Debug;
+
+use futures::future::BoxFuture;
+use futures::{FutureExt, Stream, StreamExt};
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{
+    Node, PersistentVolume, PersistentVolumeClaim, Pod, PodSpec, PodStatus, Service as KubeService,
+    ServiceAccount,
+};
+use kube::api::{Api, PartialObjectMeta};
+use kube::runtime::reflector::{self, ObjectRef, ReflectHandle, Store};
+use kube::runtime::watcher::{self, Config};
+use kube::runtime::{WatchStreamExt, watcher as watch};
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
+
+use super::apply::OWNER_LABEL;
+use crate::api::{Cluster, Service, Task, TaskDefinition};
+use crate::translate::names;
+
+/// Events buffered per subscriber before the reflector waits for slow consumers.
+const SUBSCRIBER_BUFFER: usize = 1024;
+/// Objects per page of the initial list (and each relist after a `410 Gone`).
+const PAGE_SIZE: u32 = 500;
+
+/// A store and the writer side that fans its events out to subscribers.
+pub struct Shared<K: Resource<DynamicType = ()> + Clone + 'static> {
+    pub store: Store<K>,
+    writer: Option<reflector::store::Writer<K>>,
+    handles: Vec<ReflectHandle<K>>,
+}
+
+impl<K> Shared<K>
+where
+    K: Resource<DynamicType = ()> + Clone + Debug + Send + Sync + DeserializeOwned + 'static,
+{
+    fn new() -> Self {
+        let (store, writer) = reflector::store_shared(SUBSCRIBER_BUFFER);
+        Shared {
+            store,
+            writer: Some(writer),
+            handles: Vec::new(),
+        }
+    }
+
+    /// A trigger stream for one controller (call before [`Caches::run`]).
+    pub fn subscribe(&mut self) -> impl Stream<Item = std::sync::Arc<K>> + Send + 'static {
+        let handle = self
+            .writer
+            .as_ref()
+            .and_then(|w| w.subscribe())
+            .expect("subscribe before the caches run");
+        self.handles.push(handle.clone());
+        handle
+    }
+
+    /// The reflector future: lists, then watches, with back-off, forever.
+    fn run(&mut self, api: Api<K>, config: Config, strip: fn(&mut K)) -> BoxFuture<'static, ()> {
+        let writer = self.writer.take().expect("a cache runs once");
+        watch(api, config.page_size(PAGE_SIZE))
+            .default_backoff()
+            .modify(strip)
+            .reflect_shared(writer)
+            .for_each(log_watch_error::<K>)
+            .boxed()
+    }
+
+    /// The cached object `name` in `namespace`.
+    pub fn get(&self, namespace: &str, name: &str) -> Option<std::sync::Arc<K>> {
+        self.store.get(&ObjectRef::<K>::new(name).within(namespace))
+    }
+}
+
+/// Everything the controllers of one watched scope read.
+pub struct Caches {
+    pub task_definitions: Shared<TaskDefinition>,
+    pub services: Shared<Service>,
+    pub tasks: Shared<Task>,
+    pub clusters: Shared<Cluster>,
+    pub revisions: Shared<ControllerRevision>,
+    pub deployments: Shared<Deployment>,
+    pub daemon_sets: Shared<DaemonSet>,
+    pub kube_services: Shared<KubeService>,
+    pub hpas: Shared<HorizontalPodAutoscaler>,
+    pub service_accounts: Shared<ServiceAccount>,
+    pub claims: Shared<PersistentVolumeClaim>,
+    pub pods: Shared<Pod>,
+    /// Cluster-scoped, shared by every scope: EFS volumes the operator created, and nodes.
+    pub volumes: Store<PersistentVolume>,
+    pub nodes: Store<PartialObjectMeta<Node>>,
+}
+
+/// The cluster-scoped caches, watched once whatever the number of scopes.
+pub struct ClusterCaches {
+    pub volumes: Store<PersistentVolume>,
+    pub nodes: Store<PartialObjectMeta<Node>>,
+}
+
+impl ClusterCaches {
+    /// Start the watches of PersistentVolumes (by owner label) and Nodes (metadata only).
+    pub fn run(client: &Client) -> (Self, Vec<BoxFuture<'static, ()>>) {
+        let (volumes, volume_writer) = reflector::store();
+        let (nodes, node_writer) = reflector::store();
+        let pvs = watch(
+            Api::<PersistentVolume>::all(client.clone()),
+            Config::default().labels(OWNER_LABEL).page_size(PAGE_SIZE),
+        )
+        .default_backoff()
+        .modify(keep)
+        .reflect(volume_writer)
+        .for_each(log_watch_error::<PersistentVolume>)
+        .boxed();
+        let nodes_watch = watch(
+            Api::<PartialObjectMeta<Node>>::all(client.clone()),
+            Config::default().page_size(PAGE_SIZE),
+        )
+        .default_backoff()
+        .modify(keep)
+        .reflect(node_writer)
+        .for_each(log_watch_error::<PartialObjectMeta<Node>>)
+        .boxed();
+        (ClusterCaches { volumes, nodes }, vec![pvs, nodes_watch])
+    }
+}
+
+async fn log_watch_error<K: Resource>(event: Result<watcher::Event<K>, watcher::Error>)
+where
+    K::DynamicType: Default,
+{
+    if let Err(e) = event {
+        tracing::warn!(error = %e, kind = %K::kind(&K::DynamicType::default()), "watch failed; retrying");
+    }
+}
+
+impl Caches {
+    /// Empty caches of one scope, sharing the cluster-scoped stores.
+    pub fn new(cluster: &ClusterCaches) -> Self {
+        Caches {
+            task_definitions: Shared::new(),
+            services: Shared::new(),
+            tasks: Shared::new(),
+            clusters: Shared::new(),
+            revisions: Shared::new(),
+            deployments: Shared::new(),
+            daemon_sets: Shared::new(),
+            kube_services: Shared::new(),
+            hpas: Shared::new(),
+            service_accounts: Shared::new(),
+            claims: Shared::new(),
+            pods: Shared::new(),
+            volumes: cluster.volumes.clone(),
+            nodes: cluster.nodes.clone(),
+        }
+    }
+}
+
+fn api<K>(client: &Client, ns: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Debug,
+{
+    match ns {
+        Some(n) => Api::namespaced(client.clone(), n),
+        None => Api::all(client.clone()),
+    }
+}
+
+fn keep<K: Resource>(obj: &mut K) {
+    obj.meta_mut().managed_fields = None;
+}
+
+/// Pods keep what status and the Task controller read: labels, annotations, deletion,
+/// node, phase, conditions and container states. The rest of the spec is most of a pod's size.
+fn strip_pod(pod: &mut Pod) {
+    pod.metadata.managed_fields = None;
+    let node_name = pod.spec.as_ref().and_then(|s| s.node_name.clone());
+    pod.spec = Some(PodSpec {
+        node_name,
+        ..PodSpec::default()
+    });
+    if let Some(s) = pod.status.take() {
+        pod.status = Some(PodStatus {
+            phase: s.phase,
+            conditions: s.conditions,
+            container_statuses: s.container_statuses,
+            init_container_statuses: s.init_container_statuses,
+            reason: s.reason,
+            message: s.message,
+            start_time: s.start_time,
+            ..PodStatus::default()
+        });
+    }
+}
+
+impl Caches {
+    /// Start every watch of the scope `ns` (all namespaces when `None`). Subscribe first.
+    pub fn run(&mut self, client: &Client, ns: Option<&str>) -> Vec<BoxFuture<'static, ()>> {
+        let owned = || Config::default().labels(OWNER_LABEL);
+        let managed =
+            Config::default().labels(&format!("{}={}", names::MANAGED_BY, names::OPERATOR));
+        vec![
+            self.task_definitions
+                .run(api(client, ns), Config::default(), keep),
+            self.services.run(api(client, ns), Config::default(), keep),
+            self.tasks.run(api(client, ns), Config::default(), keep),
+            self.clusters.run(api(client, ns), Config::default(), keep),
+            self.revisions.run(
+                api(client, ns),
+                Config::default().labels(super::revisions::REVISION_OF),
+                keep,
+            ),
+            self.deployments.run(api(client, ns), owned(), keep),
+            self.daemon_sets.run(api(client, ns), owned(), keep),
+            self.kube_services.run(api(client, ns), owned(), keep),
+            self.hpas.run(api(client, ns), owned(), keep),
+            self.service_accounts.run(api(client, ns), owned(), keep),
+            self.claims.run(api(client, ns), owned(), keep),
+            self.pods.run(api(client, ns), managed, strip_pod),
+        ]
+    }
+
+    /// Resolves once every store has its first full list.
+    pub async fn ready(&self) -> Result<(), reflector::store::WriterDropped> {
+        self.task_definitions.store.wait_until_ready().await?;
+        self.services.store.wait_until_ready().await?;
+        self.tasks.store.wait_until_ready().await?;
+        self.clusters.store.wait_until_ready().await?;
+        self.revisions.store.wait_until_ready().await?;
+        self.deployments.store.wait_until_ready().await?;
+        self.daemon_sets.store.wait_until_ready().await?;
+        self.kube_services.store.wait_until_ready().await?;
+        self.hpas.store.wait_until_ready().await?;
+        self.service_accounts.store.wait_until_ready().await?;
+        self.claims.store.wait_until_ready().await?;
+        self.volumes.wait_until_ready().await?;
+        self.pods.store.wait_until_ready().await?;
+        self.volumes.wait_until_ready().await?;
+        self.nodes.wait_until_ready().await
+    }
+}

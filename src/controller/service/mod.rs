@@ -1,0 +1,71 @@
+//! The Service controller, as a pipeline of named steps, each in its own module:
+//! [`resolve`] (the revision to run, the cluster: from the caches) → [`build`] (validate and
+//! translate: pure) → [`apply`] (the children, then a sweep of the stale ones: the only step
+//! besides [`status`] that talks to the API server) → [`observe`] (pods and workloads as the
+//! caches see them: pure) → [`status`] (computed, written only when it changed, Events).
+//! A reconcile that finds nothing to change makes no API request.
+
+pub mod apply;
+pub mod build;
+pub mod observe;
+pub mod resolve;
+pub mod status;
+
+use std::sync::Arc;
+
+use kube::ResourceExt;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+
+use super::apply::Owner;
+use super::{Context, Error, events};
+use crate::api::Service;
+
+/// Reconcile one ECS Service.
+pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, Error> {
+    ctx.synced().await?;
+    let _timer = ctx.metrics.reconcile("Service");
+    if initialize_desired_count(&svc, &ctx).await? {
+        return Ok(Action::await_change());
+    }
+    let owner = Owner::of(svc.as_ref())?;
+    let resolved = match resolve::resolve(&ctx.caches, &svc) {
+        Ok(r) => r,
+        Err(stall) => return status::stall(&ctx, &svc, stall).await,
+    };
+    let built = match build::build(&svc, &resolved, &ctx.options) {
+        Ok(b) => b,
+        Err(stall) => return status::stall(&ctx, &svc, stall).await,
+    };
+    let applied = apply::apply(&ctx, &owner, built.children).await?;
+    let seen = observe::observe(&ctx.caches, &svc, &resolved, &built.shape, &applied);
+    status::write(&ctx, &svc, seen).await
+}
+
+/// With autoscaling and no desiredCount, the HPA has no replicas to read through the scale
+/// subresource: start it at minCapacity, once (from then on the HPA owns the field).
+async fn initialize_desired_count(svc: &Service, ctx: &Context) -> Result<bool, Error> {
+    let (None, Some(a)) = (svc.spec.desired_count, &svc.spec.autoscaling) else {
+        return Ok(false);
+    };
+    let ns = svc.namespace().ok_or(Error::MissingMetadata("namespace"))?;
+    let start = a.min_capacity.unwrap_or(1).max(1);
+    let patch = serde_json::json!({ "spec": { "desiredCount": start } });
+    Api::<Service>::namespaced(ctx.client.clone(), &ns)
+        .patch(
+            &svc.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await?;
+    ctx.metrics.write("patch", "services.ecs-operator.io");
+    events::publish(
+        ctx,
+        svc,
+        false,
+        "DesiredCountInitialized",
+        format!("desiredCount set to minCapacity {start} for the HPA to scale"),
+    )
+    .await;
+    Ok(true)
+}

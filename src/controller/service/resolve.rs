@@ -1,0 +1,70 @@
+//! Resolve a Service's references from the caches (no API request): the revision the spec
+//! asks for, the revision to run (during a circuit-breaker rollback, the last completed one),
+//! and the Cluster it names.
+
+use std::sync::Arc;
+
+use kube::ResourceExt;
+
+use super::super::cache::Caches;
+use super::super::revisions::{self, ResolveError};
+use super::status::Stall;
+use crate::api::{Cluster, Service};
+use crate::translate::TaskDefinitionRef;
+use crate::translate::refs::cluster_name;
+
+/// What the Service refers to.
+pub struct Resolved {
+    /// The revision the spec asks for.
+    pub requested: TaskDefinitionRef,
+    /// The revision to run: `requested`, or the last completed one during a rollback.
+    pub effective: TaskDefinitionRef,
+    pub cluster: Option<Arc<Cluster>>,
+}
+
+/// Resolve, or say why the Service cannot be deployed.
+pub fn resolve(caches: &Caches, svc: &Service) -> Result<Resolved, Stall> {
+    let ns = svc.namespace().unwrap_or_default();
+    let cached = &caches.revisions.store;
+    let reference = svc.spec.task_definition.as_deref().unwrap_or_default();
+    let requested = revisions::resolve(cached, &ns, reference).map_err(not_found)?;
+    let prev = svc.status.clone().unwrap_or_default();
+    let rollback = svc
+        .spec
+        .deployment_configuration
+        .as_ref()
+        .and_then(|d| d.deployment_circuit_breaker.as_ref())
+        .and_then(|b| b.rollback)
+        .unwrap_or(false);
+    // ECS: "the deployment rolls back to the last deployment that completed successfully"
+    // (Developer Guide, "How the Amazon ECS deployment circuit breaker detects failures").
+    let effective = match (
+        &prev.failed_task_definition,
+        &prev.last_completed_task_definition,
+    ) {
+        (Some(failed), Some(last))
+            if rollback && *failed == requested.display() && last != failed =>
+        {
+            revisions::resolve(cached, &ns, last).unwrap_or_else(|_| requested.clone())
+        }
+        _ => requested.clone(),
+    };
+    let cluster = svc
+        .spec
+        .cluster
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .and_then(|c| caches.clusters.get(&ns, cluster_name(c)));
+    Ok(Resolved {
+        requested,
+        effective,
+        cluster,
+    })
+}
+
+fn not_found(e: ResolveError) -> Stall {
+    Stall {
+        reason: "TaskDefinitionNotFound",
+        message: format!("spec.taskDefinition: {e}"),
+    }
+}
