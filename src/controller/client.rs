@@ -12,9 +12,18 @@ use tower::{Layer, Service};
 
 use super::metrics::Metrics;
 
-/// Build the client from the usual kubeconfig / in-cluster inference, counting requests.
+/// The operator's User-Agent, `ecs-operator/<version>`, so that the API server's audit log
+/// and metrics can tell its requests from other clients'.
+pub const USER_AGENT: &str = concat!("ecs-operator/", env!("CARGO_PKG_VERSION"));
+
+/// Build the client from the usual kubeconfig / in-cluster inference, naming itself and
+/// counting requests.
 pub async fn build(metrics: Arc<Metrics>) -> anyhow::Result<Client> {
-    let config = Config::infer().await?;
+    let mut config = Config::infer().await?;
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(USER_AGENT),
+    ));
     Ok(ClientBuilder::try_from(config)?
         .with_layer(&CountLayer { metrics })
         .build())

@@ -59,8 +59,8 @@ where
 
 /// Run until a shutdown signal or a lost lease.
 pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
-    let client = Client::try_default().await?;
     let metrics = Arc::new(Metrics::default());
+    let client = super::client::build(metrics.clone()).await?;
     let ready = Arc::new(AtomicBool::new(false));
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_rx_outer = stop_rx.clone();
