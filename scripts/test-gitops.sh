@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # GitOps health tests: the Argo CD health checks (config/gitops/argocd-health/*.lua) run in a
 # real Lua interpreter — lua5.4, and lua5.1 too (Argo CD's gopher-lua has 5.1 semantics) —
-# and kstatus (sigs.k8s.io/cli-utils, what Flux uses), both against the status fixtures in
+# in Argo CD's own code (hack/argocd-lua: the argo-cd Go module's util/settings + util/lua, with
+# its library restrictions; also the Service resource actions, tests/gitops/actions.tsv),
+# and kstatus (sigs.k8s.io/cli-utils, what Flux uses), all against the status fixtures in
 # tests/gitops/ with the expectations in tests/gitops/cases.tsv. Also checks that
 # argocd-cm.yaml embeds the .lua files verbatim. No cluster needed.
 #
 #   scripts/test-gitops.sh            prints one line per check, then "N passed, N failed"
 #
 # Installs Debian's lua5.4 (and lua5.1) with apt-get when missing (as root), and builds
-# hack/kstatus-check into $ECS_OPERATOR_CACHE/kstatus-check/ (Go >= 1.26, Go module proxy).
+# hack/kstatus-check and hack/argocd-lua into $ECS_OPERATOR_CACHE/ (Go >= 1.26, Go module proxy).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -64,11 +66,55 @@ if (( stale )); then
   mv "${KSTATUS}.tmp" "${KSTATUS}"
 fi
 
+# Argo CD's own Lua environment: hack/argocd-lua (argo-cd v2.14's util/lua; see its go.mod).
+ARGOCD_LUA_DIR="${CACHE}/argocd-lua"
+ARGOCD_LUA="${ARGOCD_LUA_DIR}/argocd-lua"
+stale=0
+if [[ ! -x "${ARGOCD_LUA}" ]]; then
+  stale=1
+else
+  for f in hack/argocd-lua/main.go hack/argocd-lua/go.mod hack/argocd-lua/go.sum; do
+    [[ "$f" -nt "${ARGOCD_LUA}" ]] && stale=1
+  done
+fi
+if (( stale )); then
+  go_bin="$(find_go)" || die "Go >= 1.26 is needed to build hack/argocd-lua"
+  log "building hack/argocd-lua (Argo CD's util/lua) -> ${ARGOCD_LUA} (a few minutes the first time)"
+  mkdir -p "${ARGOCD_LUA_DIR}"
+  (cd hack/argocd-lua && GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
+    nice -n 10 "${go_bin}" build -trimpath -o "${ARGOCD_LUA}.tmp" .) || die "go build hack/argocd-lua failed"
+  mv "${ARGOCD_LUA}.tmp" "${ARGOCD_LUA}"
+fi
+
 # --- checks -------------------------------------------------------------------------------
 passed=0
 failed=0
 pass() { passed=$((passed + 1)); printf 'ok    %s\n' "$*"; }
 fail() { failed=$((failed + 1)); printf 'FAIL  %s\n' "$*"; }
+
+# Health checks and Service actions through Argo CD's util/lua: its ok/FAIL lines count here.
+argo_version="$(sed -n 's#^[[:space:]]*github.com/argoproj/argo-cd/v2 \(v[^ ]*\)$#\1#p' hack/argocd-lua/go.mod)"
+pinned="$(sed -n 's/^ARGOCD_VERSION=//p' scripts/versions.env)"
+if [[ "${argo_version}" == "${pinned}" ]]; then
+  pass "hack/argocd-lua/go.mod requires argo-cd ${argo_version} == ARGOCD_VERSION in scripts/versions.env"
+else
+  fail "hack/argocd-lua/go.mod requires argo-cd '${argo_version}', scripts/versions.env pins ARGOCD_VERSION=${pinned}"
+fi
+echo "argo-cd ${argo_version} util/lua (gopher-lua $(sed -n 's#^[[:space:]]*github.com/yuin/gopher-lua \(v[^ ]*\).*#\1#p' hack/argocd-lua/go.mod)):"
+argo_status=0
+argo_out="$("${ARGOCD_LUA}" "${HEALTH_DIR}/argocd-cm.yaml" "${CASES}" tests/gitops/actions.tsv tests/gitops \
+  "${HEALTH_DIR}/service-actions" 2>&1)" || argo_status=$?
+while IFS= read -r line; do
+  case "${line}" in
+    "ok    "*) pass "argo-cd ${argo_version}: ${line#ok    }" ;;
+    "FAIL  "*) fail "argo-cd ${argo_version}: ${line#FAIL  }" ;;
+    *" passed, "*" failed") ;;
+    *) echo "${line}" ;;
+  esac
+done <<<"${argo_out}"
+if (( argo_status != 0 )) && ! grep -q '^FAIL  ' <<<"${argo_out}"; then
+  fail "hack/argocd-lua exited ${argo_status}"
+fi
 
 # argocd-cm.yaml embeds each script verbatim (4-space indented block scalar).
 for pair in Service:service Task:task TaskDefinition:taskdefinition; do
