@@ -58,9 +58,23 @@ where
     }
 }
 
+/// The operator's User-Agent, `ecs-operator/<version>`: kube-rs sends none, and without one the
+/// API server's audit log (and any proxy) cannot tell the operator's requests from other clients'.
+pub const USER_AGENT: &str = concat!("ecs-operator/", env!("CARGO_PKG_VERSION"));
+
+/// A client from the inferred config (kubeconfig or in-cluster) that names itself.
+async fn client_with_user_agent() -> anyhow::Result<Client> {
+    let mut config = kube::Config::infer().await?;
+    config.headers.push((
+        axum::http::header::USER_AGENT,
+        axum::http::HeaderValue::from_static(USER_AGENT),
+    ));
+    Ok(Client::try_from(config)?)
+}
+
 /// Run until a shutdown signal or a lost lease.
 pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
-    let client = Client::try_default().await?;
+    let client = client_with_user_agent().await?;
     let metrics = Arc::new(Metrics::default());
     let ready = Arc::new(AtomicBool::new(false));
     let (stop_tx, stop_rx) = watch::channel(false);
