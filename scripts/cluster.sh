@@ -19,8 +19,8 @@
 #   GO                   go binary (default: `go` on PATH, else /usr/local/go/bin/go)
 #   ECS_KUBE_APISERVER_PORT  fixed apiserver port (default: a free port chosen by kwokctl)
 #   ECS_CLUSTER_WAIT_METRICS=0  `up` does not wait for the first node metrics (saves ~20s)
-#   ECS_CLUSTER_EXTRA_ARGS   extra component flags, space separated `component=flag=value` (each is
-#                        a kwokctl --extra-args), e.g. "kube-controller-manager=kube-api-qps=500"
+#   ECS_CLUSTER_EXTRA_ARGS   extra component flags, space separated `component=flag=value` (each a
+#                        kwokctl componentsPatches entry), e.g. "kube-controller-manager=kube-api-qps=500"
 #   ECS_CLUSTER_AUDIT_POLICY  audit policy file: the apiserver writes <cluster logs>/audit.log
 #   ECS_CLUSTER_EXTRA_NODES=K  K more plain nodes (ecs-bench-node-1..K: no taint, large cpu/memory)
 #   ECS_CLUSTER_NODE_MAX_PODS  pods per extra node (default 110)
@@ -361,6 +361,14 @@ render_kwokctl_config() {
       -e "s#@KWOK_BIN@#${KWOK_BIN}#g" \
       -e "s#@MS_BIN@#${MS_BIN}#g" \
       "${KWOK_MANIFESTS}/kwokctl.yaml" >"${out}"
+  # ECS_CLUSTER_EXTRA_ARGS: one more componentsPatches entry each (kwokctl v0.8.0's --extra-args
+  # panics when two components get several flags each).
+  local a component flag
+  for a in ${ECS_CLUSTER_EXTRA_ARGS:-}; do
+    component="${a%%=*}"; flag="${a#*=}"
+    [[ "${flag}" == *=* ]] || die "ECS_CLUSTER_EXTRA_ARGS: '${a}' is not component=flag=value"
+    printf -- '- name: %s\n  extraArgs:\n  - key: %s\n    value: "%s"\n' "${component}" "${flag%%=*}" "${flag#*=}" >>"${out}"
+  done
   if grep -v '^[[:space:]]*#' "${out}" | grep -q '@[A-Z_]*@'; then die "unrendered placeholder in ${out}"; fi
 }
 
@@ -472,8 +480,6 @@ wait_ready() {
 create_cluster() {
   local conf="$1" create_args=() t1=$SECONDS
   [[ -n "${ECS_KUBE_APISERVER_PORT:-}" ]] && create_args=(--kube-apiserver-port "${ECS_KUBE_APISERVER_PORT}")
-  local a
-  for a in ${ECS_CLUSTER_EXTRA_ARGS:-}; do create_args+=(--extra-args "${a}"); done
   [[ -n "${ECS_CLUSTER_AUDIT_POLICY:-}" ]] && create_args+=(--kube-audit-policy "${ECS_CLUSTER_AUDIT_POLICY}")
   log "creating cluster '${CLUSTER_NAME}' (kwokctl ${KWOK_VERSION}, Kubernetes ${K8S_VERSION}, etcd ${ETCD_VERSION})"
   if ! "${KWOKCTL}" --config "${conf}" create cluster --name "${CLUSTER_NAME}" --runtime binary \
