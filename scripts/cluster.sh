@@ -19,6 +19,11 @@
 #   GO                   go binary (default: `go` on PATH, else /usr/local/go/bin/go)
 #   ECS_KUBE_APISERVER_PORT  fixed apiserver port (default: a free port chosen by kwokctl)
 #   ECS_CLUSTER_WAIT_METRICS=0  `up` does not wait for the first node metrics (saves ~20s)
+#   ECS_CLUSTER_EXTRA_ARGS   extra component flags, space separated `component=flag=value` (each a
+#                        kwokctl componentsPatches entry), e.g. "kube-controller-manager=kube-api-qps=500"
+#   ECS_CLUSTER_AUDIT_POLICY  audit policy file: the apiserver writes <cluster logs>/audit.log
+#   ECS_CLUSTER_EXTRA_NODES=K  K more plain nodes (ecs-bench-node-1..K: no taint, large cpu/memory)
+#   ECS_CLUSTER_NODE_MAX_PODS  pods per extra node (default 110)
 #
 # Pinned versions: scripts/versions.env. Manifests applied by `up`: scripts/kwok/.
 set -euo pipefail
@@ -356,6 +361,14 @@ render_kwokctl_config() {
       -e "s#@KWOK_BIN@#${KWOK_BIN}#g" \
       -e "s#@MS_BIN@#${MS_BIN}#g" \
       "${KWOK_MANIFESTS}/kwokctl.yaml" >"${out}"
+  # ECS_CLUSTER_EXTRA_ARGS: one more componentsPatches entry each (kwokctl v0.8.0's --extra-args
+  # panics when two components get several flags each).
+  local a component flag
+  for a in ${ECS_CLUSTER_EXTRA_ARGS:-}; do
+    component="${a%%=*}"; flag="${a#*=}"
+    [[ "${flag}" == *=* ]] || die "ECS_CLUSTER_EXTRA_ARGS: '${a}' is not component=flag=value"
+    printf -- '- name: %s\n  extraArgs:\n  - key: %s\n    value: "%s"\n' "${component}" "${flag%%=*}" "${flag#*=}" >>"${out}"
+  done
   if grep -v '^[[:space:]]*#' "${out}" | grep -q '@[A-Z_]*@'; then die "unrendered placeholder in ${out}"; fi
 }
 
@@ -440,6 +453,13 @@ apply_manifests() {
   # Stages first: nodes created before their stages would sit NotReady until the next event.
   kc apply -f "${KWOK_MANIFESTS}/stages-default.yaml" -f "${KWOK_MANIFESTS}/stages-simulate.yaml" >/dev/null
   kc apply -f "${KWOK_MANIFESTS}/nodes.yaml" -f "${KWOK_MANIFESTS}/node-agent.yaml" >/dev/null
+  local i n="${ECS_CLUSTER_EXTRA_NODES:-0}"
+  if [[ "${n}" -gt 0 ]]; then
+    for ((i = 1; i <= n; i++)); do
+      sed -e "s/@NAME@/ecs-bench-node-${i}/g" -e "s/@MAX_PODS@/${ECS_CLUSTER_NODE_MAX_PODS:-110}/g" \
+        "${KWOK_MANIFESTS}/extra-node.yaml"
+    done | kc apply -f - >/dev/null
+  fi
 }
 
 wait_ready() {
@@ -458,11 +478,12 @@ wait_ready() {
 
 # One attempt: kwokctl create, kubeconfig, manifests, readiness. Fails if a component died.
 create_cluster() {
-  local conf="$1" port_args=() t1=$SECONDS
-  [[ -n "${ECS_KUBE_APISERVER_PORT:-}" ]] && port_args=(--kube-apiserver-port "${ECS_KUBE_APISERVER_PORT}")
+  local conf="$1" create_args=() t1=$SECONDS
+  [[ -n "${ECS_KUBE_APISERVER_PORT:-}" ]] && create_args=(--kube-apiserver-port "${ECS_KUBE_APISERVER_PORT}")
+  [[ -n "${ECS_CLUSTER_AUDIT_POLICY:-}" ]] && create_args+=(--kube-audit-policy "${ECS_CLUSTER_AUDIT_POLICY}")
   log "creating cluster '${CLUSTER_NAME}' (kwokctl ${KWOK_VERSION}, Kubernetes ${K8S_VERSION}, etcd ${ETCD_VERSION})"
   if ! "${KWOKCTL}" --config "${conf}" create cluster --name "${CLUSTER_NAME}" --runtime binary \
-      --kubeconfig "" --wait 120s --timeout 300s "${port_args[@]}" >&2 9>&-; then
+      --kubeconfig "" --wait 120s --timeout 300s "${create_args[@]}" >&2 9>&-; then
     log "kwokctl create cluster failed"
     return 1
   fi
