@@ -57,6 +57,9 @@ where
     }
 }
 
+/// How long in-flight work may take once a stop is asked for.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Run until a shutdown signal or a lost lease.
 pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
@@ -162,7 +165,16 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     let watches = tokio::spawn(futures::future::join_all(watches));
     drop(contexts);
     tracing::info!(namespaces = ?cfg.namespaces, "controllers started");
-    futures::future::join_all(runs).await;
+    // In-flight reconciles get a bounded grace period once a stop is asked for: the process
+    // must exit within Kubernetes' termination grace whatever a controller waits on.
+    let all = futures::future::join_all(runs);
+    tokio::pin!(all);
+    tokio::select! {
+        _ = &mut all => {}
+        _ = async { stopped().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "controllers still busy after the grace period; stopping them");
+        }
+    }
     watches.abort();
     if let Some(l) = leadership
         && !lost.load(Ordering::Relaxed)
@@ -170,7 +182,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         l.release().await;
     }
     let _ = stop_tx.send(true);
-    let _ = http.await;
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, http).await;
     if lost.load(Ordering::Relaxed) {
         anyhow::bail!("lost leadership");
     }
