@@ -177,6 +177,9 @@ pub struct TaskStatus {
     /// Why the task stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_reason: Option<String>,
+    /// HEALTHY, UNHEALTHY or UNKNOWN, from the essential containers' health (ECS `Task.healthStatus`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_status: Option<String>,
     /// When the task's first pod started (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
@@ -214,4 +217,7 @@ pub struct TaskContainerStatus {
     /// Whether the container is essential.
     #[serde(default)]
     pub essential: bool,
+    /// HEALTHY, UNHEALTHY or UNKNOWN (ECS `Container.healthStatus`); UNKNOWN without a healthCheck.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_status: Option<String>,
 }

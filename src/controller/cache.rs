@@ -7,9 +7,13 @@
 //! managed-by label, stripped to what status needs; nodes as metadata only.
 
 use std::fmt::Debug;
+use std::sync::Arc;
+
+use futures::SinkExt;
+use futures::channel::mpsc;
 
 use futures::future::BoxFuture;
-use futures::{FutureExt, Stream, StreamExt};
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
@@ -17,7 +21,7 @@ use k8s_openapi::api::core::v1::{
     ServiceAccount,
 };
 use kube::api::{Api, PartialObjectMeta};
-use kube::runtime::reflector::{self, ObjectRef, ReflectHandle, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher::{self, Config};
 use kube::runtime::{WatchStreamExt, watcher as watch};
 use kube::{Client, Resource};
@@ -32,11 +36,18 @@ const SUBSCRIBER_BUFFER: usize = 1024;
 /// Objects per page of the initial list (and each relist after a `410 Gone`).
 const PAGE_SIZE: u32 = 500;
 
-/// A store and the writer side that fans its events out to subscribers.
+/// A store and the subscribers its watch events are fanned out to.
+///
+/// The fan-out is ours rather than kube-runtime's `reflect_shared`: its `ReflectHandle` answers
+/// `Pending` without a wake-up when the object of an event is already gone from the store (a
+/// pod deleted in between), so a controller whose other triggers are quiet missed every later
+/// event of that stream (found by the Task e2e test: the essential exit was never seen).
+/// Here each subscriber gets every touched object, deleted ones included, through a bounded
+/// channel: a slow subscriber holds the watch back, none loses an event.
 pub struct Shared<K: Resource<DynamicType = ()> + Clone + 'static> {
     pub store: Store<K>,
     writer: Option<reflector::store::Writer<K>>,
-    handles: Vec<ReflectHandle<K>>,
+    subscribers: Vec<mpsc::Sender<Arc<K>>>,
 }
 
 impl<K> Shared<K>
@@ -44,33 +55,48 @@ where
     K: Resource<DynamicType = ()> + Clone + Debug + Send + Sync + DeserializeOwned + 'static,
 {
     fn new() -> Self {
-        let (store, writer) = reflector::store_shared(SUBSCRIBER_BUFFER);
+        let (store, writer) = reflector::store();
         Shared {
             store,
             writer: Some(writer),
-            handles: Vec::new(),
+            subscribers: Vec::new(),
         }
     }
 
-    /// A trigger stream for one controller (call before [`Caches::run`]).
-    pub fn subscribe(&mut self) -> impl Stream<Item = std::sync::Arc<K>> + Send + 'static {
-        let handle = self
-            .writer
-            .as_ref()
-            .and_then(|w| w.subscribe())
-            .expect("subscribe before the caches run");
-        self.handles.push(handle.clone());
-        handle
+    /// A trigger stream for one controller (call before [`Caches::run`]); it must be read.
+    pub fn subscribe(&mut self) -> mpsc::Receiver<Arc<K>> {
+        let (tx, rx) = mpsc::channel(SUBSCRIBER_BUFFER);
+        self.subscribers.push(tx);
+        rx
     }
 
-    /// The reflector future: lists, then watches, with back-off, forever.
+    /// The reflector future: lists, then watches, with back-off, forever; the store is updated
+    /// before the subscribers hear of an object.
     fn run(&mut self, api: Api<K>, config: Config, strip: fn(&mut K)) -> BoxFuture<'static, ()> {
         let writer = self.writer.take().expect("a cache runs once");
+        let subscribers = std::mem::take(&mut self.subscribers);
         watch(api, config.page_size(PAGE_SIZE))
             .default_backoff()
             .modify(strip)
-            .reflect_shared(writer)
-            .for_each(log_watch_error::<K>)
+            .reflect(writer)
+            .touched_objects()
+            .for_each(move |event| {
+                let mut subscribers = subscribers.clone();
+                async move {
+                    match event {
+                        Ok(obj) => {
+                            let obj = Arc::new(obj);
+                            for tx in &mut subscribers {
+                                // A closed receiver is a controller that stopped: nothing to tell.
+                                let _ = tx.send(obj.clone()).await;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, kind = %K::kind(&()), "watch failed; retrying")
+                        }
+                    }
+                }
+            })
             .boxed()
     }
 

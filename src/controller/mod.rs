@@ -18,7 +18,6 @@ pub mod service;
 pub mod service_status;
 pub mod task;
 pub mod task_definition;
-pub mod task_status;
 
 use std::sync::Arc;
 use std::time::Duration;
