@@ -214,6 +214,80 @@ async fn scale_subresource_sets_replicas() {
     ns.cleanup().await;
 }
 
+// ECS API model, `UpdateServiceRequest.forceNewDeployment`: a new deployment of the same
+// revision replaces every task (issue 8 item 17: a declarative trigger GitOps can carry).
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn force_new_deployment_annotation_replaces_every_task() {
+    let ns = TestNamespace::new("op-force").await;
+    apply_yaml(
+        &ns.name,
+        &(task_definition("fnd", "nginx", "") + "---" + &service("fnd", "fnd", 2, "")),
+    );
+    let before = wait_rollout(&ns, "fnd", "fnd:1", "COMPLETED", 60).await;
+    let names = |pods: Vec<Pod>| -> Vec<String> {
+        pods.into_iter().filter_map(|p| p.metadata.name).collect()
+    };
+    let old = names(
+        ns.api::<Pod>()
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items,
+    );
+    assert_eq!(old.len(), 2, "{old:?}");
+    kubectl(&[
+        "annotate",
+        "-n",
+        &ns.name,
+        "ecssvc/fnd",
+        "ecs-operator.io/force-new-deployment=t1",
+    ]);
+    let after = wait_for(
+        Duration::from_secs(90),
+        "a forced deployment COMPLETED",
+        || async {
+            let st = svc_status(&ns, "fnd").await?;
+            let p = st.deployments.first()?;
+            (p.force_new_deployment.as_deref() == Some("t1")
+                && p.rollout_state.as_deref() == Some("COMPLETED")
+                && st.deployments.len() == 1)
+                .then_some(st)
+        },
+    )
+    .await;
+    assert_ne!(after.deployments[0].id, before.deployments[0].id);
+    assert_eq!(after.deployments[0].task_definition, "fnd:1");
+    assert_eq!(after.running_count, 2);
+    let live: Vec<String> = names(
+        ns.api::<Pod>()
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items,
+    )
+    .into_iter()
+    .filter(|n| !old.contains(n))
+    .collect();
+    assert_eq!(live.len(), 2, "every task replaced");
+    let d = ns.api::<Deployment>().get("fnd").await.unwrap();
+    let template = d
+        .spec
+        .unwrap()
+        .template
+        .metadata
+        .unwrap()
+        .annotations
+        .unwrap();
+    assert_eq!(
+        template
+            .get("ecs-operator.io/force-new-deployment")
+            .map(String::as_str),
+        Some("t1")
+    );
+    ns.cleanup().await;
+}
+
 #[tokio::test]
 #[ignore = "needs the local cluster and the operator: scripts/test.sh"]
 async fn hpa_scales_the_ecs_service_from_simulated_load() {

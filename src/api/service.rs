@@ -333,6 +333,10 @@ pub struct ServiceDeployment {
     /// When the deployment last changed state (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// The `ecs-operator.io/force-new-deployment` value this deployment was started for
+    /// (`aws ecs update-service --force-new-deployment`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_new_deployment: Option<String>,
 }
 
 /// A service event, in ECS wording.

@@ -4,7 +4,8 @@
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::Service as KubeService;
+use k8s_openapi::api::core::v1::{PodTemplateSpec, Service as KubeService};
+use kube::ResourceExt;
 use serde_json::Value;
 
 use super::resolve::Resolved;
@@ -12,6 +13,32 @@ use super::status::Stall;
 use crate::api::Service;
 use crate::translate::Options;
 use crate::translate::service::{ServiceObjects, Workload, translate};
+
+/// The annotation whose new value starts a new deployment of the same revision, as
+/// `aws ecs update-service --force-new-deployment` does ("start a new deployment with no service
+/// definition changes", ECS API model `UpdateServiceRequest.forceNewDeployment`). It goes on the
+/// Service (GitOps can carry it; the Argo CD action sets it) and onto the pod templates, so the
+/// workloads replace every task, and status reports a new PRIMARY deployment.
+pub const FORCE_NEW_DEPLOYMENT: &str = "ecs-operator.io/force-new-deployment";
+
+/// The Service's force-new-deployment value, if set and not empty.
+pub fn force_token(svc: &Service) -> Option<String> {
+    svc.annotations()
+        .get(FORCE_NEW_DEPLOYMENT)
+        .filter(|v| !v.trim().is_empty())
+        .cloned()
+}
+
+fn stamp_force_token(template: &mut PodTemplateSpec, token: &Option<String>) {
+    if let Some(token) = token {
+        template
+            .metadata
+            .get_or_insert_with(Default::default)
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(FORCE_NEW_DEPLOYMENT.into(), token.clone());
+    }
+}
 
 /// Every child of an ECS Service.
 #[derive(Default)]
@@ -59,10 +86,21 @@ pub fn build(svc: &Service, r: &Resolved, options: &Options) -> Result<Built, St
         hpas: hpa.into_iter().collect(),
         ..Children::default()
     };
+    let token = force_token(svc);
     for w in workloads {
         match w {
-            Workload::Deployment(d) => children.deployments.push(d),
-            Workload::DaemonSet(d) => children.daemon_sets.push(d),
+            Workload::Deployment(mut d) => {
+                if let Some(spec) = d.spec.as_mut() {
+                    stamp_force_token(&mut spec.template, &token);
+                }
+                children.deployments.push(d)
+            }
+            Workload::DaemonSet(mut d) => {
+                if let Some(spec) = d.spec.as_mut() {
+                    stamp_force_token(&mut spec.template, &token);
+                }
+                children.daemon_sets.push(d)
+            }
         }
     }
     Ok(Built {

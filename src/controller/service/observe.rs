@@ -11,7 +11,7 @@ use kube::runtime::reflector::ObjectRef;
 use super::super::cache::Caches;
 use super::super::service_status::{Inputs, PodView};
 use super::apply::Applied;
-use super::build::Shape;
+use super::build::{FORCE_NEW_DEPLOYMENT, Shape};
 use super::resolve::Resolved;
 use crate::api::Service;
 use crate::translate::names;
@@ -54,6 +54,7 @@ pub fn observe(
         generation: svc.metadata.generation,
         task_definition: resolved.effective.display(),
         requested: resolved.requested.display(),
+        forced: super::build::force_token(svc),
         desired,
         threshold,
         breaker,
@@ -148,5 +149,6 @@ pub fn pod_view(p: &Pod, family: &str) -> PodView {
         terminating: p.metadata.deletion_timestamp.is_some(),
         failures,
         unschedulable,
+        forced: p.annotations().get(FORCE_NEW_DEPLOYMENT).cloned(),
     }
 }

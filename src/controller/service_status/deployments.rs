@@ -13,11 +13,15 @@ impl Round<'_> {
         self.i.pods.iter().filter(|p| !p.terminating)
     }
 
-    /// Pods of revisions other than the one being deployed.
+    /// Whether a pod belongs to the deployment in progress: its revision, and the same
+    /// force-new-deployment value.
+    pub(super) fn current(&self, p: &PodView) -> bool {
+        p.task_definition == self.i.task_definition && p.forced == self.i.forced
+    }
+
+    /// Pods of other deployments (other revisions, or the same one before a forced deployment).
     pub(super) fn others(&self) -> usize {
-        self.live()
-            .filter(|p| p.task_definition != self.i.task_definition)
-            .count()
+        self.live().filter(|p| !self.current(p)).count()
     }
 
     /// The service-level fields and counts (ECS `Service.runningCount` / `pendingCount`).
@@ -45,7 +49,11 @@ impl Round<'_> {
         let now = &self.now;
         let prev = self.prev.deployments.iter().find(|d| d.status == "PRIMARY");
         let mut primary = match prev {
-            Some(d) if d.task_definition == i.task_definition => d.clone(),
+            Some(d)
+                if d.task_definition == i.task_definition && d.force_new_deployment == i.forced =>
+            {
+                d.clone()
+            }
             _ => ServiceDeployment {
                 id: format!(
                     "ecs-svc/{}",
@@ -57,13 +65,11 @@ impl Round<'_> {
                 rollout_state_reason: Some("ECS deployment in progress.".into()),
                 created_at: Some(now.clone()),
                 updated_at: Some(now.clone()),
+                force_new_deployment: i.forced.clone(),
                 ..ServiceDeployment::default()
             },
         };
-        let mine: Vec<&PodView> = self
-            .live()
-            .filter(|p| p.task_definition == i.task_definition)
-            .collect();
+        let mine: Vec<&PodView> = self.live().filter(|p| self.current(p)).collect();
         primary.desired_count = i.desired;
         primary.running_count = mine.iter().filter(|p| p.ready).count() as i32;
         primary.pending_count = mine.len() as i32 - primary.running_count;
@@ -83,31 +89,29 @@ impl Round<'_> {
         primary
     }
 
-    /// The PRIMARY first, then an ACTIVE entry per older revision that still has tasks, keeping
-    /// the id and history each had.
+    /// The PRIMARY first, then an ACTIVE entry per older deployment that still has tasks (by
+    /// revision and force-new-deployment value), keeping the id and history each had.
     pub(super) fn deployments(&self, primary: ServiceDeployment) -> Vec<ServiceDeployment> {
-        let mut older: Vec<&str> = self
+        let mut older: Vec<(&str, Option<&str>)> = self
             .live()
-            .map(|p| p.task_definition.as_str())
-            .filter(|t| *t != self.i.task_definition)
+            .filter(|p| !self.current(p))
+            .map(|p| (p.task_definition.as_str(), p.forced.as_deref()))
             .collect();
         older.sort();
         older.dedup();
         let mut deployments = vec![primary];
-        for td in older {
+        for (td, forced) in older {
             let (total, running) = self
                 .live()
-                .filter(|p| p.task_definition == td)
+                .filter(|p| p.task_definition == td && p.forced.as_deref() == forced)
                 .fold((0, 0), |(n, r), p| (n + 1, r + i32::from(p.ready)));
-            let prev = self
-                .prev
-                .deployments
-                .iter()
-                .find(|d| d.task_definition == td);
+            let prev =
+                self.prev.deployments.iter().find(|d| {
+                    d.task_definition == td && d.force_new_deployment.as_deref() == forced
+                });
+            let fallback_id = || format!("ecs-svc/{}", short_hash(&format!("{td}{forced:?}")));
             deployments.push(ServiceDeployment {
-                id: prev
-                    .map(|d| d.id.clone())
-                    .unwrap_or_else(|| format!("ecs-svc/{}", short_hash(td))),
+                id: prev.map(|d| d.id.clone()).unwrap_or_else(fallback_id),
                 status: "ACTIVE".into(),
                 task_definition: td.to_string(),
                 desired_count: 0,
@@ -118,6 +122,7 @@ impl Round<'_> {
                 rollout_state_reason: prev.and_then(|d| d.rollout_state_reason.clone()),
                 created_at: prev.and_then(|d| d.created_at.clone()),
                 updated_at: prev.and_then(|d| d.updated_at.clone()),
+                force_new_deployment: forced.map(str::to_string),
             });
         }
         deployments

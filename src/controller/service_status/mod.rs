@@ -29,6 +29,8 @@ pub struct PodView {
     pub failures: i32,
     /// The scheduler's reason when the pod cannot be placed.
     pub unschedulable: Option<String>,
+    /// The force-new-deployment value its pod template was stamped with.
+    pub forced: Option<String>,
 }
 
 /// What the status is computed from.
@@ -41,6 +43,9 @@ pub struct Inputs {
     pub task_definition: String,
     /// The revision the spec asks for.
     pub requested: String,
+    /// The Service's `ecs-operator.io/force-new-deployment` value: a new value is a new
+    /// deployment of the same revision.
+    pub forced: Option<String>,
     pub desired: i32,
     pub breaker: Option<DeploymentCircuitBreaker>,
     pub threshold: i32,

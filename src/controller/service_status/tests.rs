@@ -20,6 +20,7 @@ fn inputs(td: &str, pods: Vec<PodView>, now: i64) -> Inputs {
         generation: Some(1),
         task_definition: td.into(),
         requested: td.into(),
+        forced: None,
         desired: 2,
         breaker: Some(DeploymentCircuitBreaker {
             enable: Some(true),
@@ -173,4 +174,57 @@ fn unschedulable_pods_become_one_event_each_reason() {
     assert!(s1.events[0].message.contains("unable to place a task"));
     let (_, n2) = compute(&s1, &inputs("web:1", vec![p], 5));
     assert!(n2.is_empty());
+}
+
+// ECS API model, `UpdateServiceRequest.forceNewDeployment`: a new deployment with no service
+// definition change: a new PRIMARY of the same revision replaces every task; the old tasks are
+// an ACTIVE deployment until they are gone.
+#[test]
+fn a_forced_new_deployment_of_the_same_revision_is_a_new_primary() {
+    let (done, _) = compute(
+        &ServiceStatus::default(),
+        &inputs(
+            "web:1",
+            vec![pod("web:1", true, 0), pod("web:1", true, 0)],
+            0,
+        ),
+    );
+    let forced = |ready| PodView {
+        forced: Some("t1".into()),
+        ..pod("web:1", ready, 0)
+    };
+    let mut i = inputs(
+        "web:1",
+        vec![pod("web:1", true, 0), pod("web:1", true, 0), forced(false)],
+        10,
+    );
+    i.forced = Some("t1".into());
+    let (s, _) = compute(&done, &i);
+    assert_ne!(s.deployments[0].id, done.deployments[0].id);
+    assert_eq!(s.deployments[0].force_new_deployment.as_deref(), Some("t1"));
+    assert_eq!(
+        s.deployments[0].rollout_state.as_deref(),
+        Some("IN_PROGRESS")
+    );
+    assert_eq!(
+        (
+            s.deployments[0].running_count,
+            s.deployments[0].pending_count
+        ),
+        (0, 1)
+    );
+    assert_eq!(s.deployments[1].status, "ACTIVE");
+    assert_eq!(s.deployments[1].id, done.deployments[0].id);
+    assert_eq!(s.deployments[1].running_count, 2);
+    assert!(cond(&s, PROGRESSING).is_true());
+    let mut i = inputs("web:1", vec![forced(true), forced(true)], 20);
+    i.forced = Some("t1".into());
+    let (s2, _) = compute(&s, &i);
+    assert_eq!(s2.deployments.len(), 1);
+    assert_eq!(s2.deployments[0].id, s.deployments[0].id);
+    assert_eq!(
+        s2.deployments[0].rollout_state.as_deref(),
+        Some("COMPLETED")
+    );
+    assert!(cond(&s2, READY).is_true());
 }
