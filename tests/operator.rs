@@ -288,6 +288,77 @@ async fn force_new_deployment_annotation_replaces_every_task() {
     ns.cleanup().await;
 }
 
+/// A Service the operator cannot decode (written through a looser CRD: here `platformVersion`
+/// as an integer) stops nothing else and is reported on itself (issue 12 item 5).
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn an_undecodable_service_stops_nothing_else() {
+    let ns = TestNamespace::new("op-poison").await;
+    let crd = "customresourcedefinition/services.ecs-operator.io";
+    let path = "/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/platformVersion";
+    let loosen = format!(r#"[{{"op":"replace","path":"{path}","value":{{"type":"integer"}}}}]"#);
+    kubectl(&["patch", crd, "--type=json", "-p", &loosen]);
+    let bad = service("bad", "pz", 1, "  platformVersion: 7\n");
+    apply_yaml(&ns.name, &task_definition("pz", "nginx", ""));
+    // The API server takes a moment to serve the patched schema.
+    wait_for(
+        Duration::from_secs(30),
+        "the loose CRD to accept the object",
+        || async {
+            let file = std::env::temp_dir().join(format!("poison-{}.yaml", ns.name));
+            std::fs::write(&file, &bad).ok()?;
+            let out = std::process::Command::new("kubectl")
+                .args(["apply", "-n", &ns.name, "-f", file.to_str()?])
+                .output()
+                .ok()?;
+            out.status.success().then_some(())
+        },
+    )
+    .await;
+    // Back to the real CRD: the stored object keeps its integer.
+    kubectl(&[
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "-f",
+        "crds/services.ecs-operator.io.yaml",
+    ]);
+    apply_yaml(&ns.name, &service("good", "pz", 1, ""));
+    wait_rollout(&ns, "good", "pz:1", "COMPLETED", 90).await;
+    let raw: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        ns.client.clone(),
+        &ns.name,
+        &kube::core::ApiResource::erase::<Service>(&()),
+    );
+    let message = wait_for(
+        Duration::from_secs(60),
+        "bad reported Undecodable",
+        || async {
+            let obj = raw.get("bad").await.ok()?;
+            let conditions = obj
+                .data
+                .get("status")?
+                .get("conditions")?
+                .as_array()?
+                .clone();
+            conditions
+                .iter()
+                .find(|c| {
+                    c["type"] == "Stalled" && c["status"] == "True" && c["reason"] == "Undecodable"
+                })
+                .and_then(|c| c["message"].as_str().map(str::to_string))
+        },
+    )
+    .await;
+    assert!(message.contains("spec.platformVersion"), "{message}");
+    wait_for_event(&ns, "Undecodable").await;
+    assert!(
+        ns.api::<Deployment>().get("bad").await.is_err(),
+        "nothing is built for it"
+    );
+    ns.cleanup().await;
+}
+
 #[tokio::test]
 #[ignore = "needs the local cluster and the operator: scripts/test.sh"]
 async fn hpa_scales_the_ecs_service_from_simulated_load() {

@@ -20,11 +20,14 @@ use k8s_openapi::api::core::v1::{
     Node, PersistentVolume, PersistentVolumeClaim, Pod, PodSpec, PodStatus, Service as KubeService,
     ServiceAccount,
 };
-use kube::api::{Api, PartialObjectMeta};
+use kube::api::{Api, DynamicObject, PartialObjectMeta};
+use kube::core::ApiResource;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher::{self, Config};
 use kube::runtime::{WatchStreamExt, watcher as watch};
-use kube::{Client, Resource};
+use kube::{Client, Resource, ResourceExt};
+
+use super::poison::{self, Poisoned};
 use serde::de::DeserializeOwned;
 
 use super::apply::OWNER_LABEL;
@@ -73,10 +76,46 @@ where
     /// The reflector future: lists, then watches, with back-off, forever; the store is updated
     /// before the subscribers hear of an object.
     fn run(&mut self, api: Api<K>, config: Config, strip: fn(&mut K)) -> BoxFuture<'static, ()> {
+        let events = watch(api, config.page_size(PAGE_SIZE)).default_backoff();
+        self.fan_out(events, strip)
+    }
+
+    /// Like [`Shared::run`], decoding each object on its own: one that cannot be decoded is
+    /// left out of the cache (a stale copy of it is dropped) and reported (see [`poison`]).
+    fn run_decoded(
+        &mut self,
+        client: &Client,
+        ns: Option<&str>,
+        poisoned: mpsc::UnboundedSender<Poisoned>,
+    ) -> BoxFuture<'static, ()>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    {
+        let ar = ApiResource::erase::<K>(&());
+        let api: Api<DynamicObject> = match ns {
+            Some(n) => Api::namespaced_with(client.clone(), n, &ar),
+            None => Api::all_with(client.clone(), &ar),
+        };
+        let store = self.store.clone();
+        let events = watch(api, Config::default().page_size(PAGE_SIZE))
+            .default_backoff()
+            .filter_map(move |event| {
+                let decoded = match event {
+                    Ok(e) => decode_event(e, &ar, &store, &poisoned).map(Ok),
+                    Err(e) => Some(Err(e)),
+                };
+                futures::future::ready(decoded)
+            });
+        self.fan_out(events, keep)
+    }
+
+    fn fan_out<S>(&mut self, events: S, strip: fn(&mut K)) -> BoxFuture<'static, ()>
+    where
+        S: futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+    {
         let writer = self.writer.take().expect("a cache runs once");
         let subscribers = std::mem::take(&mut self.subscribers);
-        watch(api, config.page_size(PAGE_SIZE))
-            .default_backoff()
+        events
             .modify(strip)
             .reflect(writer)
             .touched_objects()
@@ -103,6 +142,50 @@ where
     /// The cached object `name` in `namespace`.
     pub fn get(&self, namespace: &str, name: &str) -> Option<std::sync::Arc<K>> {
         self.store.get(&ObjectRef::<K>::new(name).within(namespace))
+    }
+}
+
+/// A watch event of untyped objects as one of typed objects: an object that does not decode is
+/// reported and dropped; if the cache holds an older, readable copy of it, that copy is deleted
+/// from the cache (the operator must not act on a spec that is no longer the object's).
+fn decode_event<K>(
+    event: watcher::Event<DynamicObject>,
+    ar: &ApiResource,
+    store: &Store<K>,
+    poisoned: &mpsc::UnboundedSender<Poisoned>,
+) -> Option<watcher::Event<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + 'static,
+{
+    use watcher::Event as E;
+    let stale = |o: &DynamicObject| {
+        let key = ObjectRef::<K>::new(&o.name_any()).within(&o.namespace().unwrap_or_default());
+        store.get(&key).map(|old| E::Delete(old.as_ref().clone()))
+    };
+    let report = |o: &DynamicObject, error: String| {
+        let _ = poisoned.unbounded_send(Poisoned::of(o, ar, error));
+    };
+    match event {
+        E::Init => Some(E::Init),
+        E::InitDone => Some(E::InitDone),
+        E::InitApply(o) => match poison::decode(&o) {
+            Ok(k) => Some(E::InitApply(k)),
+            Err(e) => {
+                report(&o, e);
+                None
+            }
+        },
+        E::Apply(o) => match poison::decode(&o) {
+            Ok(k) => Some(E::Apply(k)),
+            Err(e) => {
+                report(&o, e);
+                stale(&o)
+            }
+        },
+        E::Delete(o) => match poison::decode(&o) {
+            Ok(k) => Some(E::Delete(k)),
+            Err(_) => stale(&o),
+        },
     }
 }
 
@@ -231,16 +314,21 @@ fn strip_pod(pod: &mut Pod) {
 
 impl Caches {
     /// Start every watch of the scope `ns` (all namespaces when `None`). Subscribe first.
-    pub fn run(&mut self, client: &Client, ns: Option<&str>) -> Vec<BoxFuture<'static, ()>> {
+    pub fn run(
+        &mut self,
+        client: &Client,
+        ns: Option<&str>,
+        poisoned: &mpsc::UnboundedSender<Poisoned>,
+    ) -> Vec<BoxFuture<'static, ()>> {
         let owned = || Config::default().labels(OWNER_LABEL);
         let managed =
             Config::default().labels(&format!("{}={}", names::MANAGED_BY, names::OPERATOR));
         vec![
             self.task_definitions
-                .run(api(client, ns), Config::default(), keep),
-            self.services.run(api(client, ns), Config::default(), keep),
-            self.tasks.run(api(client, ns), Config::default(), keep),
-            self.clusters.run(api(client, ns), Config::default(), keep),
+                .run_decoded(client, ns, poisoned.clone()),
+            self.services.run_decoded(client, ns, poisoned.clone()),
+            self.tasks.run_decoded(client, ns, poisoned.clone()),
+            self.clusters.run_decoded(client, ns, poisoned.clone()),
             self.revisions.run(
                 api(client, ns),
                 Config::default().labels(super::revisions::REVISION_OF),

@@ -12,6 +12,7 @@ pub mod events;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod poison;
 pub mod revisions;
 pub mod run;
 pub mod service;

@@ -139,20 +139,23 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
     };
     let controller_config = ControllerConfig::default().concurrency(cfg.concurrency);
     let (cluster_caches, mut watches) = ClusterCaches::run(&client);
+    let (poisoned, poison_rx) = futures::channel::mpsc::unbounded();
+    let reporter = Reporter {
+        controller: "ecs-operator".into(),
+        instance: Some(cfg.identity.clone()),
+    };
+    watches.push(super::poison::report(client.clone(), reporter.clone(), poison_rx).boxed());
     let mut runs: Vec<BoxFuture<'static, ()>> = Vec::new();
     let mut contexts: Vec<Arc<Context>> = Vec::new();
     for scope in scopes {
         let mut caches = Caches::new(&cluster_caches);
         let triggers = Triggers::subscribe(&mut caches);
-        watches.extend(caches.run(&client, scope.as_deref()));
+        watches.extend(caches.run(&client, scope.as_deref(), &poisoned));
         let ctx = Arc::new(Context {
             client: client.clone(),
             options: cfg.options.clone(),
             metrics: metrics.clone(),
-            reporter: Reporter {
-                controller: "ecs-operator".into(),
-                instance: Some(cfg.identity.clone()),
-            },
+            reporter: reporter.clone(),
             caches,
             dynamic: Default::default(),
         });
