@@ -29,6 +29,9 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
         return Ok(Action::await_change());
     }
     let owner = Owner::of(svc.as_ref())?;
+    if let Some(message) = resolve::pending_registration(&ctx.caches, &svc) {
+        return status::waiting(&ctx, &svc, message).await;
+    }
     let resolved = match resolve::resolve(&ctx.caches, &svc) {
         Ok(r) => r,
         Err(stall) => return status::stall(&ctx, &svc, stall).await,

@@ -11,7 +11,7 @@ use super::super::revisions::{self, ResolveError};
 use super::status::Stall;
 use crate::api::{Cluster, Service};
 use crate::translate::TaskDefinitionRef;
-use crate::translate::refs::cluster_name;
+use crate::translate::refs::{cluster_name, parse_task_definition_ref};
 
 /// What the Service refers to.
 pub struct Resolved {
@@ -60,6 +60,43 @@ pub fn resolve(caches: &Caches, svc: &Service) -> Result<Resolved, Stall> {
         effective,
         cluster,
     })
+}
+
+/// A TaskDefinition of the Service's family whose latest spec is not registered yet (its
+/// generation is ahead of its status): a new revision is on its way, so the Service is
+/// progressing towards it rather than steady on the old one or stalled for lack of it. GitOps
+/// tools apply the TaskDefinition and at once read the Service's health (Flux's `wait`, Argo CD):
+/// without this the Service looks steady, or failed, until the revision exists.
+pub fn pending_registration(caches: &Caches, svc: &Service) -> Option<String> {
+    let ns = svc.namespace().unwrap_or_default();
+    let reference = svc.spec.task_definition.as_deref().unwrap_or_default();
+    let (family, pinned) = parse_task_definition_ref(reference);
+    if pinned.is_some_and(|n| {
+        revisions::resolve(&caches.revisions.store, &ns, &format!("{family}:{n}")).is_ok()
+    }) {
+        return None;
+    }
+    caches
+        .task_definitions
+        .store
+        .state()
+        .into_iter()
+        .filter(|td| td.namespace().as_deref() == Some(ns.as_str()) && td.family() == family)
+        .find(|td| {
+            let observed = td.status.as_ref().and_then(|s| s.observed_generation);
+            // A spec that normalizes to the latest revision registers nothing: not pending.
+            let latest = revisions::list(&caches.revisions.store, &ns, &family);
+            let hash = revisions::hash(&revisions::normalize(&td.spec));
+            let new_spec = latest.last().and_then(|r| revisions::stored_hash(r)) != Some(hash.as_str());
+            td.metadata.generation.is_some() && observed != td.metadata.generation && new_spec
+        })
+        .map(|td| {
+            format!(
+                "waiting for TaskDefinition {} (generation {}) to register its new revision of {family}",
+                td.name_any(),
+                td.metadata.generation.unwrap_or_default()
+            )
+        })
 }
 
 fn not_found(e: ResolveError) -> Stall {

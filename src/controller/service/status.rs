@@ -62,6 +62,16 @@ pub async fn stall(ctx: &Context, svc: &Service, stall: Stall) -> Result<Action,
     Ok(Action::await_change())
 }
 
+/// A new revision of the family is being registered: Progressing (not Ready, not Stalled) until
+/// it exists; the children are left as they are. The TaskDefinition's status write wakes us.
+pub async fn waiting(ctx: &Context, svc: &Service, message: String) -> Result<Action, Error> {
+    let api = service_api(ctx, svc)?;
+    let prev = svc.status.clone().unwrap_or_default();
+    let status = service_status::waiting(&prev, svc.metadata.generation, &message, &now());
+    apply::status(ctx, &api, &svc.name_any(), svc.status.as_ref(), &status).await?;
+    Ok(Action::requeue(Duration::from_secs(10)))
+}
+
 fn service_api(ctx: &Context, svc: &Service) -> Result<Api<Service>, Error> {
     let ns = svc.namespace().ok_or(Error::MissingMetadata("namespace"))?;
     Ok(Api::namespaced(ctx.client.clone(), &ns))

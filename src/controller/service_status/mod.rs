@@ -149,6 +149,28 @@ pub fn stalled(
     st
 }
 
+/// Status while a new revision of the family is registered: Ready False and Progressing True
+/// with reason `TaskDefinitionPending`, Stalled False; nothing else changed.
+pub fn waiting(
+    prev: &ServiceStatus,
+    generation: Option<i64>,
+    message: &str,
+    now: &str,
+) -> ServiceStatus {
+    let mut st = prev.clone();
+    st.observed_generation = generation;
+    let reason = "TaskDefinitionPending";
+    for (type_, value) in [(READY, false), (PROGRESSING, true), (STALLED, false)] {
+        set_condition(
+            &mut st.conditions,
+            Condition::new(type_, value, reason, message),
+            generation,
+            now,
+        );
+    }
+    st
+}
+
 fn push_event(st: &mut ServiceStatus, now: &str, message: String) {
     st.events.insert(
         0,
