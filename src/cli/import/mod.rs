@@ -1,0 +1,478 @@
+//! `ecs-operator import`: what migrating teams have — AWS CLI/API JSON, describe dumps, console
+//! skeletons, deploy-tool templates, CloudFormation/CDK templates, Terraform state — to custom
+//! resources, with a migration report saying what became of every source field.
+//!
+//! The pipeline, one module per step: read and parse (`source`), recognise the format
+//! (`aws_cli`, `cloudformation`, `terraform`), substitute placeholders (`placeholders`), fill in
+//! the names deploy tools leave out, fit each spec to its CRD schema (`schema`), then check the
+//! result with the translator itself (`check`) so the output renders.
+
+pub mod aws_cli;
+pub mod check;
+pub mod cloudformation;
+pub mod intrinsics;
+pub mod placeholders;
+pub mod report;
+pub mod schema;
+pub mod source;
+pub mod terraform;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::translate::names::dns_label;
+
+pub use placeholders::Vars;
+pub use report::{Entry, Fate, Report, Scope};
+
+use super::manifest::Document;
+
+/// The custom resource kinds `import` produces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    TaskDefinition,
+    Service,
+    Task,
+    Cluster,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::TaskDefinition => "TaskDefinition",
+            Kind::Service => "Service",
+            Kind::Task => "Task",
+            Kind::Cluster => "Cluster",
+        }
+    }
+}
+
+/// A resource recognised in a source, before names are filled in and its spec is fitted.
+#[derive(Clone, Debug)]
+pub struct Raw {
+    pub kind: Kind,
+    /// metadata.name; None when the source leaves it to deploy time.
+    pub name: Option<String>,
+    pub spec: Map<String, Value>,
+    /// Source path of the spec in its document.
+    pub prefix: String,
+    /// Top-level members that are read-only output (noted as such when stripped).
+    pub read_only: &'static [&'static str],
+    /// Findings of the format reader: (path relative to the spec, fate, detail).
+    pub notes: Vec<(String, Fate, String)>,
+}
+
+impl Raw {
+    pub fn new(
+        kind: Kind,
+        name: Option<String>,
+        spec: Map<String, Value>,
+        prefix: &str,
+        read_only: &'static [&'static str],
+    ) -> Self {
+        Raw {
+            kind,
+            name,
+            spec,
+            prefix: prefix.into(),
+            read_only,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// What a format reader found in one document.
+#[derive(Debug, Default)]
+pub struct Converted {
+    pub raws: Vec<Raw>,
+    /// Intrinsic functions or unknown values with no value: (source path, what).
+    pub unresolved: Vec<(String, String)>,
+    /// Findings about the document outside any resource: (source path, fate, detail).
+    pub notes: Vec<(String, Fate, String)>,
+}
+
+/// What the user told `import` on the command line.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Namespace for the resources.
+    pub namespace: Option<String>,
+    /// `--name`: the service name where the source has none.
+    pub name: Option<String>,
+    /// `--task-definition`: the task definition a service or task runs where the source has none.
+    pub task_definition: Option<String>,
+    /// `--cluster`: the cluster where the source has none.
+    pub cluster: Option<String>,
+    /// `--set` and `--env-file`: placeholder values.
+    pub vars: Vars,
+    /// `--parameter`: CloudFormation parameter values.
+    pub parameters: BTreeMap<String, String>,
+}
+
+/// Custom resources, and the report of what became of every source field.
+#[derive(Debug, Default)]
+pub struct Imported {
+    /// Empty when anything was refused.
+    pub resources: Vec<Value>,
+    /// The report's non-mapped entries as one line each (what the first `import` printed).
+    pub notes: Vec<String>,
+    pub report: Report,
+}
+
+/// Convert one AWS JSON document (the library entry point the first `import` had).
+pub fn import(value: &Value, namespace: Option<&str>) -> Result<Imported, String> {
+    let options = Options {
+        namespace: namespace.map(str::to_string),
+        ..Options::default()
+    };
+    let doc = Document {
+        source: "<input>".into(),
+        value: value.clone(),
+    };
+    let out = import_documents(&[doc], &options);
+    if out.report.is_ok() {
+        Ok(out)
+    } else {
+        let refused: Vec<String> = out
+            .report
+            .of(Fate::Refused)
+            .map(|e| {
+                if e.path.is_empty() {
+                    e.detail.clone()
+                } else {
+                    format!("{}: {}", e.path, e.detail)
+                }
+            })
+            .collect();
+        Err(refused.join("; "))
+    }
+}
+
+/// Read `path` (a file, a directory, or `-`) and import everything in it as one input.
+pub fn import_path(path: &str, options: &Options) -> Result<Imported, String> {
+    let docs = source::read(path)?;
+    Ok(import_documents(&docs, options))
+}
+
+/// `--env-file` content: `VAR=value` lines, `#` comments, an optional `export `, values
+/// optionally in single or double quotes (the dotenv rules envsubst users keep).
+pub fn parse_env_file(text: &str) -> Vars {
+    let mut vars = Vars::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let v = v.trim();
+        let v = [('"', '"'), ('\'', '\'')]
+            .iter()
+            .find_map(|(a, b)| v.strip_prefix(*a).and_then(|v| v.strip_suffix(*b)))
+            .unwrap_or(v);
+        vars.insert(k.trim().to_string(), v.to_string());
+    }
+    vars
+}
+
+/// The file name without its extensions: the default name of what a source leaves unnamed.
+fn file_stem(source: &str) -> String {
+    let base = source.rsplit(['/', '\\']).next().unwrap_or(source);
+    let stem = base.split('.').next().unwrap_or(base);
+    let stem = if stem.is_empty() || stem.starts_with('<') {
+        "imported"
+    } else {
+        stem
+    };
+    dns_label(stem)
+}
+
+/// Import every document as one input: one report, resources only when nothing is refused.
+pub fn import_documents(docs: &[Document], options: &Options) -> Imported {
+    let mut report = Report::default();
+    let mut raws: Vec<(String, Raw)> = Vec::new();
+    let mut unresolved = Vec::new();
+    for doc in docs {
+        let found = if cloudformation::is_template(&doc.value) {
+            cloudformation::convert(&doc.value, &options.parameters)
+        } else if terraform::is_show_json(&doc.value) {
+            terraform::convert(&doc.value)
+        } else {
+            aws_cli::detect(&doc.value).map(|raws| Converted {
+                raws,
+                ..Converted::default()
+            })
+        };
+        match found {
+            Ok(found) => {
+                let scope = Scope {
+                    source: doc.source.clone(),
+                    ..Scope::default()
+                };
+                for (path, fate, detail) in found.notes {
+                    report.add(&scope, &path, fate, detail);
+                }
+                unresolved.extend(
+                    found
+                        .unresolved
+                        .into_iter()
+                        .map(|(path, what)| format!("{}: {path}: {what}", doc.source)),
+                );
+                raws.extend(found.raws.into_iter().map(|r| (doc.source.clone(), r)));
+            }
+            Err(e) => report.refuse(&doc.source, "", e),
+        }
+    }
+    if !unresolved.is_empty() {
+        report.refuse(
+            "",
+            "",
+            format!(
+                "{} intrinsic function(s) or value(s) that cannot be resolved offline (give them with --parameter NAME=VALUE, like placeholders):\n    {}",
+                unresolved.len(),
+                unresolved.join("\n    ")
+            ),
+        );
+    }
+    substitute(&mut raws, options, &mut report);
+    if !report.is_ok() {
+        return finish(Vec::new(), report);
+    }
+    fill_in(&mut raws, options, &mut report);
+    let mut resources = Vec::new();
+    let mut scopes = Vec::new();
+    for (source, mut raw) in raws {
+        let name = raw.name.clone().unwrap_or_default();
+        let scope = Scope {
+            source,
+            resource: format!("{}/{}", raw.kind.as_str(), dns_label(&name)),
+            prefix: raw.prefix.clone(),
+        };
+        for (rel, fate, detail) in std::mem::take(&mut raw.notes) {
+            report.add(&scope, &rel, fate, detail);
+        }
+        schema::fit(
+            &mut raw.spec,
+            raw.kind.as_str(),
+            raw.read_only,
+            &scope,
+            &mut report,
+        );
+        let mut metadata = json!({ "name": dns_label(&name) });
+        if let Some(ns) = &options.namespace {
+            metadata["namespace"] = json!(ns);
+        }
+        resources.push(json!({
+            "apiVersion": "ecs-operator.io/v1alpha1",
+            "kind": raw.kind.as_str(),
+            "metadata": metadata,
+            "spec": raw.spec,
+        }));
+        scopes.push(scope);
+    }
+    if report.is_ok() {
+        check::check(&resources, &scopes, &mut report);
+    }
+    if !report.is_ok() {
+        resources.clear();
+    }
+    finish(resources, report)
+}
+
+fn finish(resources: Vec<Value>, report: Report) -> Imported {
+    let notes = report
+        .entries
+        .iter()
+        .filter(|e| e.fate != Fate::Mapped)
+        .map(|e| {
+            let what = if e.resource.is_empty() {
+                &e.source
+            } else {
+                &e.resource
+            };
+            format!("{what}: {} {}: {}", e.fate.label(), e.path, e.detail)
+        })
+        .collect();
+    Imported {
+        resources,
+        notes,
+        report,
+    }
+}
+
+/// Substitute placeholders in every spec; what is left is ONE error listing each with its
+/// path — `${VAR}` in a command may be the container's own shell variable: a warning only.
+fn substitute(raws: &mut [(String, Raw)], options: &Options, report: &mut Report) {
+    let mut left = Vec::new();
+    for (source, raw) in raws.iter_mut() {
+        let mut spec = Value::Object(std::mem::take(&mut raw.spec));
+        for l in placeholders::substitute(&mut spec, &options.vars, &raw.prefix) {
+            if l.maybe_shell {
+                let scope = Scope {
+                    source: source.clone(),
+                    resource: format!(
+                        "{}/{}",
+                        raw.kind.as_str(),
+                        raw.name.as_deref().unwrap_or("")
+                    ),
+                    prefix: String::new(),
+                };
+                report.add(&scope, &l.path, Fate::Warned, format!("{} left as is: the container's shell expands it at run time; if it is a template placeholder, give it with --set", l.placeholder));
+            } else {
+                left.push(format!("{source}: {}: {}", l.path, l.placeholder));
+            }
+        }
+        raw.spec = match spec {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        if let Some(n) = raw.name.as_mut() {
+            let mut v = Value::String(n.clone());
+            if placeholders::substitute(&mut v, &options.vars, "").is_empty() {
+                *n = v.as_str().unwrap_or_default().to_string();
+            }
+        }
+    }
+    if !left.is_empty() {
+        report.refuse(
+            "",
+            "",
+            format!(
+                "{} template placeholder(s) without a value (give them with --set VAR=value or --env-file FILE):\n    {}",
+                left.len(),
+                left.join("\n    ")
+            ),
+        );
+    }
+}
+
+/// Fill in what deploy tools leave to deploy time: a task definition's family, a service's
+/// name, task definition and cluster; each filled value is a report entry.
+fn fill_in(raws: &mut [(String, Raw)], options: &Options, report: &mut Report) {
+    let stem_or = |source: &str, flag: &Option<String>| {
+        flag.clone().map_or_else(
+            || (file_stem(source), "the file name".to_string()),
+            |f| (f, "the command line".to_string()),
+        )
+    };
+    for (source, raw) in raws.iter_mut() {
+        if raw.kind == Kind::TaskDefinition && raw.name.is_none() {
+            let (family, from) = stem_or(source, &options.task_definition);
+            raw.notes.push(("family".into(), Fate::FilledIn, format!("'{family}' from {from}")));
+            raw.spec.insert("family".into(), json!(family));
+            raw.name = Some(family);
+        }
+    }
+    let families: Vec<String> = raws
+        .iter()
+        .filter(|(_, r)| r.kind == Kind::TaskDefinition)
+        .filter_map(|(_, r)| r.name.clone())
+        .collect();
+    for (source, raw) in raws.iter_mut() {
+        if raw.kind == Kind::Service && raw.name.is_none() {
+            let (name, from) = stem_or(source, &options.name);
+            raw.notes.push(("serviceName".into(), Fate::FilledIn, format!("'{name}' from {from}")));
+            raw.spec.insert("serviceName".into(), json!(name));
+            raw.name = Some(name);
+        }
+        if matches!(raw.kind, Kind::Service | Kind::Task) {
+            let empty = raw
+                .spec
+                .get("taskDefinition")
+                .is_none_or(|t| t.as_str().is_none_or(str::is_empty));
+            if empty {
+                let (td, from) = match (&options.task_definition, families.as_slice()) {
+                    (Some(t), _) => (aws_cli::short_task_definition(t), "the command line".to_string()),
+                    (None, [only]) => (only.clone(), "the only task definition in the input".to_string()),
+                    (None, _) => (file_stem(source), "the file name".to_string()),
+                };
+                raw.notes.push(("taskDefinition".into(), Fate::FilledIn, format!("'{td}' from {from}")));
+                raw.spec.insert("taskDefinition".into(), json!(td));
+            }
+            if let Some(c) = &options.cluster
+                && raw.spec.get("cluster").is_none_or(|c| c.as_str().is_none_or(str::is_empty))
+            {
+                raw.notes.push(("cluster".into(), Fate::FilledIn, format!("'{c}' from the command line")));
+                raw.spec.insert("cluster".into(), json!(crate::translate::refs::cluster_name(c)));
+            }
+        }
+        if raw.kind == Kind::Task && raw.name.is_none() {
+            let td = raw.spec.get("taskDefinition").and_then(Value::as_str).unwrap_or_default();
+            let (family, _) = crate::translate::refs::parse_task_definition_ref(td);
+            raw.name = Some(format!("{family}-task"));
+        }
+        if raw.kind == Kind::Cluster && raw.name.is_none() {
+            let (name, from) = stem_or(source, &options.cluster);
+            raw.notes.push(("clusterName".into(), Fate::FilledIn, format!("'{name}' from {from}")));
+            raw.name = Some(name);
+        }
+    }
+    let _ = report;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_task_definition_output_is_unwrapped_and_stripped() {
+        let v = json!({"taskDefinition": {"family": "web", "revision": 3, "status": "ACTIVE",
+            "containerDefinitions": [{"name": "web", "image": "nginx", "memory": 128}], "taskDefinitionArn": "arn:x"},
+            "tags": [{"key": "team", "value": "a"}]});
+        let out = import(&v, None).unwrap();
+        let spec = &out.resources[0]["spec"];
+        assert!(spec.get("revision").is_none() && spec.get("status").is_none());
+        assert_eq!(spec["tags"][0]["key"], "team");
+        let stripped: Vec<_> = out.report.of(Fate::Stripped).map(|e| e.path.as_str()).collect();
+        assert_eq!(stripped, ["taskDefinition.revision", "taskDefinition.status", "taskDefinition.taskDefinitionArn"]);
+    }
+
+    #[test]
+    fn describe_services_output_becomes_services() {
+        let v = json!({"services": [{"serviceName": "web", "clusterArn": "arn:aws:ecs:us-east-1:1:cluster/prod",
+            "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/web:7", "desiredCount": 2, "runningCount": 2,
+            "events": []}], "failures": []});
+        let out = import(&v, Some("apps")).unwrap();
+        let r = &out.resources[0];
+        assert_eq!(r["spec"]["taskDefinition"], "web:7");
+        assert_eq!(r["spec"]["cluster"], "prod");
+        assert_eq!(r["metadata"]["namespace"], "apps");
+        assert!(r["spec"].get("runningCount").is_none());
+    }
+
+    #[test]
+    fn unknown_input_is_an_error() {
+        assert!(import(&json!({"hello": 1}), None).is_err());
+        assert!(import(&json!([1]), None).is_err());
+    }
+
+    #[test]
+    fn a_nameless_service_is_filled_in_from_flags_or_the_file_name() {
+        let doc = |source: &str, value: Value| Document { source: source.into(), value };
+        let docs = [
+            doc("deploy/ecs-task-def.json", json!({"family": "api", "containerDefinitions": [{"name": "api", "image": "api:1", "memory": 256}]})),
+            doc("deploy/ecs-service-def.json", json!({"desiredCount": 2, "launchType": "FARGATE"})),
+        ];
+        let out = import_documents(&docs, &Options::default());
+        assert!(out.report.is_ok(), "{:#?}", out.report);
+        let svc = &out.resources[1];
+        assert_eq!((svc["metadata"]["name"].as_str(), svc["spec"]["taskDefinition"].as_str()), (Some("ecs-service-def"), Some("api")));
+        let opts = Options { name: Some("web".into()), cluster: Some("prod".into()), ..Options::default() };
+        let out = import_documents(&docs[1..], &Options { task_definition: Some("web:3".into()), ..opts });
+        let svc = &out.resources[0];
+        assert_eq!(svc["spec"]["serviceName"], "web");
+        assert_eq!(svc["spec"]["taskDefinition"], "web:3");
+        assert_eq!(svc["spec"]["cluster"], "prod");
+        assert_eq!(out.report.of(Fate::FilledIn).count(), 3);
+    }
+
+    #[test]
+    fn unsubstituted_placeholders_are_one_error_naming_each_path() {
+        let v = json!({"family": "web", "cpu": "{{ must_env `CPU` }}", "containerDefinitions": [{"name": "web", "image": "${IMAGE}"}]});
+        let err = import(&v, None).unwrap_err();
+        assert!(err.contains("2 template placeholder(s)"), "{err}");
+        assert!(err.contains("cpu: {{ must_env `CPU` }}") && err.contains("containerDefinitions[0].image: ${IMAGE}"), "{err}");
+    }
+}

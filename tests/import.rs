@@ -1,0 +1,337 @@
+//! `import` end to end (issue 9): every fixture under `tests/fixtures/import/` — written for
+//! these tests, after the shapes real teams keep (ecspresso service definitions without names,
+//! console output with "" enums, describe dumps full of nulls, CLI skeletons, CI templates,
+//! CloudFormation/CDK templates, Terraform state) — imports, and the resulting custom resources
+//! pass the translator on `render`'s code path (validation + translation, no errors). The
+//! `#[ignore]`d test applies them all, and what they render to, with a server-side dry run.
+
+mod harness;
+
+use std::path::Path;
+
+use ecs_operator::cli::import::{self, Fate, Imported, Options};
+use ecs_operator::cli::{manifest, render};
+use serde_json::Value;
+
+fn fixture(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/import")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+fn vars(pairs: &[(&str, &str)]) -> import::Vars {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Every fixture, with the flags a user would give it.
+fn cases() -> Vec<(&'static str, Options)> {
+    let ecspresso = Options {
+        name: Some("billing-api".into()),
+        cluster: Some("payments".into()),
+        vars: import::parse_env_file(
+            &std::fs::read_to_string(fixture("ecspresso/production.env")).unwrap(),
+        ),
+        ..Options::default()
+    };
+    vec![
+        ("ecspresso", ecspresso),
+        ("console-empty-enums.json", Options::default()),
+        ("create-service-empty-launch-type.json", Options::default()),
+        ("scalars-as-strings.json", Options::default()),
+        ("unknown-nested-members.json", Options::default()),
+        ("describe-dump-nulls.json", Options::default()),
+        ("skeleton-filled.json", Options::default()),
+        (
+            "placeholders/envsubst-task-def.json",
+            Options {
+                vars: vars(&[
+                    ("SERVICE", "quotes"),
+                    ("STAGE", "prod"),
+                    ("TASK_CPU", "512"),
+                    ("REGISTRY", "registry.example.com"),
+                    ("GIT_SHA", "4f2a9c1"),
+                    ("PORT", "8000"),
+                ]),
+                ..Options::default()
+            },
+        ),
+        (
+            "placeholders/codepipeline-taskdef.json",
+            Options {
+                vars: vars(&[(
+                    "IMAGE1_NAME",
+                    "123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout:7d1e0b2",
+                )]),
+                ..Options::default()
+            },
+        ),
+        (
+            "placeholders/token-replace-taskdef.json",
+            Options {
+                vars: vars(&[
+                    ("TASK_CPU", "512"),
+                    ("TASK_MEMORY", "1024"),
+                    ("BUILD_NUMBER", "1432"),
+                    ("STOP_TIMEOUT", "60"),
+                    ("DB_HOST", "inventory.db.internal"),
+                ]),
+                ..Options::default()
+            },
+        ),
+    ]
+}
+
+fn import_ok(rel: &str, options: &Options) -> Imported {
+    let out = import::import_path(&fixture(rel), options).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    assert!(out.report.is_ok(), "{rel}:\n{}", out.report.to_text());
+    assert!(!out.resources.is_empty(), "{rel}: nothing imported");
+    out
+}
+
+fn documents(rel: &str, resources: &[Value]) -> Vec<manifest::Document> {
+    resources
+        .iter()
+        .map(|value| manifest::Document {
+            source: rel.into(),
+            value: value.clone(),
+        })
+        .collect()
+}
+
+/// The rendered objects of a case (all of render's checks passed).
+fn rendered(rel: &str, out: &Imported) -> render::Rendered {
+    let r = render::render(&documents(rel, &out.resources), &Default::default());
+    assert!(r.errors.is_empty(), "{rel}: render errors: {:#?}", r.errors);
+    assert!(!r.objects.is_empty() || out.resources.iter().all(|r| r["kind"] == "Service"), "{rel}: rendered nothing");
+    r
+}
+
+#[test]
+fn every_fixture_imports_and_renders() {
+    for (rel, options) in cases() {
+        let out = import_ok(rel, &options);
+        rendered(rel, &out);
+    }
+}
+
+fn entry<'a>(out: &'a Imported, fate: Fate, path: &str) -> &'a import::Entry {
+    out.report
+        .entries
+        .iter()
+        .find(|e| e.fate == fate && e.path == path)
+        .unwrap_or_else(|| panic!("no {fate:?} entry at {path}:\n{}", out.report.to_text()))
+}
+
+/// Item 1: an ecspresso service definition names no service, task definition or cluster.
+#[test]
+fn ecspresso_service_definition_gets_its_names_filled_in() {
+    let (_, options) = cases().remove(0);
+    let out = import_ok("ecspresso", &options);
+    let svc = out.resources.iter().find(|r| r["kind"] == "Service").unwrap();
+    assert_eq!(svc["metadata"]["name"], "billing-api");
+    assert_eq!(svc["spec"]["taskDefinition"], "billing-api");
+    assert_eq!(svc["spec"]["cluster"], "payments");
+    assert_eq!(svc["spec"]["desiredCount"], 2);
+    assert!(entry(&out, Fate::FilledIn, "serviceName").detail.contains("command line"));
+    assert!(entry(&out, Fate::FilledIn, "taskDefinition").detail.contains("only task definition"));
+    // Without --name, the file name.
+    let out = import_ok("ecspresso", &Options { name: None, ..options });
+    let svc = out.resources.iter().find(|r| r["kind"] == "Service").unwrap();
+    assert_eq!(svc["metadata"]["name"], "ecs-service-def");
+    // ecspresso templates: {{ must_env }}, {{ env `X` `default` }}, and a bare one for a number.
+    let td = out.resources.iter().find(|r| r["kind"] == "TaskDefinition").unwrap();
+    assert_eq!(td["spec"]["cpu"], "512");
+    assert_eq!(
+        td["spec"]["containerDefinitions"][0]["image"],
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/billing-api:2024.06.1"
+    );
+    assert_eq!(td["spec"]["containerDefinitions"][0]["environment"][0]["value"], "warn");
+    assert_eq!(td["spec"]["containerDefinitions"][0]["environment"][1]["value"], "4");
+}
+
+/// Items 2 and 3: "" enums and networkMode "default" are absent, each with a note.
+#[test]
+fn console_empty_enums_and_default_network_mode_are_absent() {
+    let out = import_ok("console-empty-enums.json", &Options::default());
+    let spec = &out.resources[0]["spec"];
+    for k in ["networkMode", "ipcMode", "pidMode", "taskRoleArn"] {
+        assert!(spec.get(k).is_none(), "{k}");
+    }
+    assert!(entry(&out, Fate::Stripped, "networkMode").detail.contains("default is bridge"));
+    entry(&out, Fate::Stripped, "containerDefinitions[0].portMappings[0].appProtocol");
+    let out = import_ok("create-service-empty-launch-type.json", &Options::default());
+    entry(&out, Fate::Stripped, "launchType");
+    entry(&out, Fate::Stripped, "propagateTags");
+    assert_eq!(out.resources[0]["spec"]["taskDefinition"], "legacy-worker:14");
+    assert_eq!(out.resources[0]["spec"]["cluster"], "legacy");
+}
+
+/// Item 5: booleans and numbers where ECS takes strings, converted losslessly.
+#[test]
+fn scalars_where_ecs_takes_strings_are_converted() {
+    let out = import_ok("scalars-as-strings.json", &Options::default());
+    let c = &out.resources[0]["spec"]["containerDefinitions"][0];
+    assert_eq!(c["environment"][0]["value"], "15");
+    assert_eq!(c["environment"][1]["value"], "false");
+    assert_eq!(c["environment"][2]["value"], "0.25");
+    assert_eq!(c["dockerLabels"]["com.example.metrics.port"], "9100");
+    assert_eq!(c["logConfiguration"]["options"]["fluentd-async"], "true");
+    assert_eq!(out.report.of(Fate::Converted).count(), 7);
+}
+
+/// Item 6: unknown nested members are stripped, each named by its path.
+#[test]
+fn unknown_nested_members_are_stripped_with_their_paths() {
+    let out = import_ok("unknown-nested-members.json", &Options::default());
+    for path in [
+        "volumes[0].readOnly",
+        "volumes[1].dockerVolumeConfiguration.size",
+        "containerDefinitions[0].portMappings[0].hostIp",
+        "containerDefinitions[0].mountPoints[0].propagation",
+        "containerDefinitions[0].healthCheck.startInterval",
+    ] {
+        assert!(entry(&out, Fate::Stripped, path).detail.contains("not a member"), "{path}");
+    }
+    // render and the CRDs stay strict: the same member in a custom resource is an error.
+    let mut cr = out.resources[0].clone();
+    cr["spec"]["volumes"][0]["readOnly"] = false.into();
+    let r = render::render(&documents("strict", &[cr]), &Default::default());
+    assert!(r.errors.iter().any(|e| e.contains("spec.volumes[0].readOnly: unknown field")), "{:?}", r.errors);
+}
+
+/// Item 8: a describe dump's explicit nulls and read-only members go, with notes.
+#[test]
+fn describe_dump_nulls_and_read_only_members_are_stripped() {
+    let out = import_ok("describe-dump-nulls.json", &Options::default());
+    entry(&out, Fate::Stripped, "taskDefinition.containerDefinitions[0].memory");
+    assert!(entry(&out, Fate::Stripped, "taskDefinition.requiresAttributes").detail.contains("read-only"));
+    let spec = &out.resources[0]["spec"];
+    assert!(spec.get("pidMode").is_none() && spec.get("registeredAt").is_none());
+    assert_eq!(spec["containerDefinitions"][0]["memoryReservation"], 768);
+}
+
+/// Item 8: an unfilled `--generate-cli-skeleton` is refused, one error per field, all at once.
+#[test]
+fn unfilled_skeleton_is_refused_field_by_field() {
+    let out = import::import_path(&fixture("skeleton-unfilled.json"), &Options::default()).unwrap();
+    assert!(out.resources.is_empty());
+    let refused: Vec<&str> = out.report.of(Fate::Refused).map(|e| e.path.as_str()).collect();
+    for path in [
+        "containerDefinitions[0].name",
+        "containerDefinitions[0].image",
+        "containerDefinitions[0].memory",
+        "containerDefinitions[0].portMappings[0].containerPort",
+    ] {
+        assert!(refused.contains(&path), "{path} not refused: {refused:?}");
+    }
+    // The "" enums and strings are not among the errors: they are absent.
+    entry(&out, Fate::Stripped, "pidMode");
+}
+
+/// Item 9: every placeholder left is in ONE error with its path, and it says "placeholder".
+#[test]
+fn unsubstituted_placeholders_are_one_error() {
+    let out = import::import_path(&fixture("placeholders"), &Options::default()).unwrap();
+    assert!(out.resources.is_empty());
+    let refused: Vec<_> = out.report.of(Fate::Refused).collect();
+    assert_eq!(refused.len(), 1, "{}", out.report.to_text());
+    let msg = &refused[0].detail;
+    assert!(msg.contains("placeholder") && !msg.contains("invalid value"), "{msg}");
+    for needle in [
+        "containerDefinitions[0].image: <IMAGE1_NAME>",
+        "cpu: ${TASK_CPU}",
+        "cpu: __TASK_CPU__",
+        "memory: $$$TASK_MEMORY$$$",
+        "containerDefinitions[0].portMappings[0].containerPort: ${PORT}",
+    ] {
+        assert!(msg.contains(needle), "{needle} not in {msg}");
+    }
+    // ${TASK_MEMORY:-1024} has its default; ${PORT} in a command may be the shell's own.
+    assert!(!msg.contains("TASK_MEMORY:-"), "{msg}");
+    assert!(!msg.contains("command[2]"), "{msg}");
+}
+
+#[test]
+fn substituted_numbers_become_numbers() {
+    let (_, options) = cases().into_iter().find(|(r, _)| r.contains("token-replace")).unwrap();
+    let out = import_ok("placeholders/token-replace-taskdef.json", &options);
+    let spec = &out.resources[0]["spec"];
+    assert_eq!(spec["cpu"], "512");
+    assert_eq!(spec["containerDefinitions"][0]["stopTimeout"], 60);
+    entry(&out, Fate::Converted, "containerDefinitions[0].stopTimeout");
+}
+
+/// Item 14: one report for a directory, with every fate counted, as text and as JSON.
+#[test]
+fn one_report_for_a_directory_text_and_json() {
+    let (_, options) = cases().remove(0);
+    let out = import_ok("ecspresso", &options);
+    let text = out.report.to_text();
+    assert_eq!(text.matches("import report:").count(), 1, "{text}");
+    assert!(text.contains("mapped") && text.contains("filled-in"), "{text}");
+    let json = out.report.to_json();
+    assert!(json["summary"]["mapped"].as_u64().unwrap() > 5);
+    assert!(json["entries"].as_array().unwrap().iter().all(|e| e["path"].is_string() && e["fate"].is_string()));
+}
+
+/// Server-side dry run of every imported custom resource and everything it renders to,
+/// against the live cluster in KUBECONFIG (the CRDs installed by the lead's test script).
+#[tokio::test]
+#[ignore = "needs the local cluster with the CRDs: scripts/cluster.sh up, then cargo test --test import -- --ignored"]
+async fn import_fixtures_pass_server_dry_run() {
+    use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
+    use kube::core::GroupVersionKind;
+    use kube::discovery::Discovery;
+
+    let ns = harness::TestNamespace::new("import-dryrun").await;
+    let discovery = Discovery::new(ns.client.clone()).run().await.expect("discovery");
+    for (rel, options) in cases() {
+        let out = import_ok(rel, &options);
+        let r = rendered(rel, &out);
+        // Objects of CRDs a plain cluster does not have are checked by the unit tests.
+        let objects: Vec<&Value> = out
+            .resources
+            .iter()
+            .chain(r.objects.iter())
+            .filter(|v| !matches!(v["kind"].as_str(), Some("ExternalSecret" | "TargetGroupBinding")))
+            .collect();
+        // Pods are admitted only if their ServiceAccount exists: those are created for real.
+        let (accounts, rest): (Vec<&Value>, Vec<&Value>) =
+            objects.into_iter().partition(|v| v["kind"] == "ServiceAccount");
+        for (obj, dry_run) in accounts.into_iter().map(|o| (o, false)).chain(rest.into_iter().map(|o| (o, true))) {
+            let api_version = obj["apiVersion"].as_str().unwrap_or_default();
+            let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+            let gvk = GroupVersionKind::gvk(group, version, obj["kind"].as_str().unwrap_or_default());
+            let (ar, caps) = discovery
+                .resolve_gvk(&gvk)
+                .unwrap_or_else(|| panic!("{rel}: the cluster does not serve {gvk:?}"));
+            let mut dynamic: DynamicObject = serde_json::from_value((*obj).clone()).unwrap();
+            let name = dynamic.metadata.name.clone().unwrap_or_default();
+            let api: kube::Api<DynamicObject> = if caps.scope == kube::discovery::Scope::Cluster {
+                dynamic.metadata.namespace = None;
+                kube::Api::all_with(ns.client.clone(), &ar)
+            } else {
+                dynamic.metadata.namespace = Some(ns.name.clone());
+                kube::Api::namespaced_with(ns.client.clone(), &ns.name, &ar)
+            };
+            let result = if dry_run {
+                api.patch(&name, &PatchParams::apply("ecs-operator-import-test").dry_run(), &Patch::Apply(&dynamic)).await.map(|_| ())
+            } else {
+                match api.create(&PostParams::default(), &dynamic).await {
+                    // Two cases may share a family, and so its ServiceAccount.
+                    Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
+                    other => other.map(|_| ()),
+                }
+            };
+            if let Err(e) = result {
+                panic!("{rel}: {} {name}: {e}", gvk.kind);
+            }
+        }
+    }
+    ns.cleanup().await;
+}
