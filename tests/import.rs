@@ -40,8 +40,7 @@ fn cases() -> Vec<(&'static str, Options)> {
     };
     vec![
         ("ecspresso", ecspresso),
-        ("console-empty-enums.json", Options::default()),
-        ("create-service-empty-launch-type.json", Options::default()),
+        ("console", Options::default()),
         ("scalars-as-strings.json", Options::default()),
         ("unknown-nested-members.json", Options::default()),
         ("describe-dump-nulls.json", Options::default()),
@@ -103,12 +102,37 @@ fn documents(rel: &str, resources: &[Value]) -> Vec<manifest::Document> {
         .collect()
 }
 
+/// The imported resources, plus a standalone Task for each task definition nothing runs, so
+/// that every task definition renders to a pod (and goes through the server's dry run).
+fn with_tasks(out: &Imported) -> Vec<Value> {
+    let mut all = out.resources.clone();
+    for td in out.resources.iter().filter(|r| r["kind"] == "TaskDefinition") {
+        let family = td["spec"]["family"].as_str().unwrap_or_default();
+        let used = out.resources.iter().any(|r| {
+            r["spec"]["taskDefinition"]
+                .as_str()
+                .is_some_and(|t| t.split(':').next() == Some(family))
+        });
+        if !used {
+            let name = format!("{}-check", td["metadata"]["name"].as_str().unwrap_or_default());
+            all.push(serde_json::json!({"apiVersion": "ecs-operator.io/v1alpha1", "kind": "Task",
+                "metadata": {"name": name}, "spec": {"taskDefinition": family}}));
+        }
+    }
+    all
+}
+
 /// The rendered objects of a case (all of render's checks passed).
-fn rendered(rel: &str, out: &Imported) -> render::Rendered {
-    let r = render::render(&documents(rel, &out.resources), &Default::default());
+fn rendered(rel: &str, out: &Imported) -> (Vec<Value>, render::Rendered) {
+    let resources = with_tasks(out);
+    let r = render::render(&documents(rel, &resources), &Default::default());
     assert!(r.errors.is_empty(), "{rel}: render errors: {:#?}", r.errors);
-    assert!(!r.objects.is_empty() || out.resources.iter().all(|r| r["kind"] == "Service"), "{rel}: rendered nothing");
-    r
+    assert!(
+        r.objects.iter().any(|o| matches!(o["kind"].as_str(), Some("Pod" | "Deployment" | "DaemonSet"))),
+        "{rel}: rendered no workload: {:#?}",
+        r.objects
+    );
+    (resources, r)
 }
 
 #[test]
@@ -157,18 +181,18 @@ fn ecspresso_service_definition_gets_its_names_filled_in() {
 /// Items 2 and 3: "" enums and networkMode "default" are absent, each with a note.
 #[test]
 fn console_empty_enums_and_default_network_mode_are_absent() {
-    let out = import_ok("console-empty-enums.json", &Options::default());
-    let spec = &out.resources[0]["spec"];
+    let out = import_ok("console", &Options::default());
+    let td = out.resources.iter().find(|r| r["kind"] == "TaskDefinition").unwrap();
     for k in ["networkMode", "ipcMode", "pidMode", "taskRoleArn"] {
-        assert!(spec.get(k).is_none(), "{k}");
+        assert!(td["spec"].get(k).is_none(), "{k}");
     }
     assert!(entry(&out, Fate::Stripped, "networkMode").detail.contains("default is bridge"));
     entry(&out, Fate::Stripped, "containerDefinitions[0].portMappings[0].appProtocol");
-    let out = import_ok("create-service-empty-launch-type.json", &Options::default());
     entry(&out, Fate::Stripped, "launchType");
     entry(&out, Fate::Stripped, "propagateTags");
-    assert_eq!(out.resources[0]["spec"]["taskDefinition"], "legacy-worker:14");
-    assert_eq!(out.resources[0]["spec"]["cluster"], "legacy");
+    let svc = out.resources.iter().find(|r| r["kind"] == "Service").unwrap();
+    assert_eq!(svc["spec"]["taskDefinition"], "legacy-worker:14");
+    assert_eq!(svc["spec"]["cluster"], "legacy");
 }
 
 /// Item 5: booleans and numbers where ECS takes strings, converted losslessly.
@@ -292,10 +316,9 @@ async fn import_fixtures_pass_server_dry_run() {
     let discovery = Discovery::new(ns.client.clone()).run().await.expect("discovery");
     for (rel, options) in cases() {
         let out = import_ok(rel, &options);
-        let r = rendered(rel, &out);
+        let (resources, r) = rendered(rel, &out);
         // Objects of CRDs a plain cluster does not have are checked by the unit tests.
-        let objects: Vec<&Value> = out
-            .resources
+        let objects: Vec<&Value> = resources
             .iter()
             .chain(r.objects.iter())
             .filter(|v| !matches!(v["kind"].as_str(), Some("ExternalSecret" | "TargetGroupBinding")))

@@ -75,7 +75,8 @@ fn mapped(shape: &str, value: &Value, rel: &str, scope: &Scope, report: &mut Rep
     }
 }
 
-fn request_shape(kind: &str) -> &'static str {
+/// The ECS request shape a kind's spec is.
+pub fn request_shape(kind: &str) -> &'static str {
     match kind {
         "TaskDefinition" => "RegisterTaskDefinitionRequest",
         "Service" => "CreateServiceRequest",

@@ -10,6 +10,7 @@
 pub mod aws_cli;
 pub mod check;
 pub mod cloudformation;
+pub mod defaults;
 pub mod intrinsics;
 pub mod placeholders;
 pub mod report;
@@ -260,6 +261,8 @@ pub fn import_documents(docs: &[Document], options: &Options) -> Imported {
             &scope,
             &mut report,
         );
+        let mut spec = Value::Object(std::mem::take(&mut raw.spec));
+        defaults::strip(check::request_shape(raw.kind.as_str()), &mut spec, "", &scope, &mut report);
         let mut metadata = json!({ "name": dns_label(&name) });
         if let Some(ns) = &options.namespace {
             metadata["namespace"] = json!(ns);
@@ -268,7 +271,7 @@ pub fn import_documents(docs: &[Document], options: &Options) -> Imported {
             "apiVersion": "ecs-operator.io/v1alpha1",
             "kind": raw.kind.as_str(),
             "metadata": metadata,
-            "spec": raw.spec,
+            "spec": spec,
         }));
         scopes.push(scope);
     }

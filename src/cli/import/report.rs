@@ -150,24 +150,30 @@ impl Report {
 
     /// The report as stderr lines: one per entry, grouped by source and resource, then the summary.
     pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        let mut last: Option<(&str, &str)> = None;
+        let mut groups: Vec<(&str, &str)> = Vec::new();
         for e in &self.entries {
-            if last != Some((e.source.as_str(), e.resource.as_str())) {
-                let what = if e.resource.is_empty() {
-                    "(input)"
-                } else {
-                    e.resource.as_str()
-                };
-                out.push_str(&format!("{what} from {}:\n", e.source));
-                last = Some((e.source.as_str(), e.resource.as_str()));
+            let key = (e.source.as_str(), e.resource.as_str());
+            if !groups.contains(&key) {
+                groups.push(key);
             }
-            let path = if e.path.is_empty() {
-                "(document)"
-            } else {
-                &e.path
-            };
-            out.push_str(&format!("  {:<9} {path}: {}\n", e.fate.label(), e.detail));
+        }
+        let mut out = String::new();
+        for (source, resource) in groups {
+            let what = if resource.is_empty() { "(input)" } else { resource };
+            let from = if source.is_empty() { "every source" } else { source };
+            out.push_str(&format!("{what} from {from}:\n"));
+            for e in self
+                .entries
+                .iter()
+                .filter(|e| e.source == source && e.resource == resource)
+            {
+                let path = if e.path.is_empty() {
+                    "(document)"
+                } else {
+                    &e.path
+                };
+                out.push_str(&format!("  {:<9} {path}: {}\n", e.fate.label(), e.detail));
+            }
         }
         out.push_str(&self.summary());
         out.push('\n');
