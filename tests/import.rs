@@ -82,6 +82,30 @@ fn cases() -> Vec<(&'static str, Options)> {
                 ..Options::default()
             },
         ),
+        (
+            "cloudformation/web-service.yaml",
+            Options {
+                parameters: vars(&[
+                    ("ImageTag", "1.4.2"),
+                    ("AWS::AccountId", "123456789012"),
+                    ("AWS::Region", "eu-west-1"),
+                ]),
+                ..Options::default()
+            },
+        ),
+        (
+            "cloudformation/cdk-synth.template.json",
+            Options {
+                parameters: vars(&[
+                    ("AWS::AccountId", "123456789012"),
+                    ("AWS::Region", "eu-west-1"),
+                    ("SharedInfra:ExportsOutputRefCluster", "shared"),
+                    ("ApiTaskDefTaskRoleB2C3D4E5.Arn", "arn:aws:iam::123456789012:role/api-task"),
+                ]),
+                ..Options::default()
+            },
+        ),
+        ("terraform/show-state.json", Options::default()),
     ]
 }
 
@@ -357,4 +381,67 @@ async fn import_fixtures_pass_server_dry_run() {
         }
     }
     ns.cleanup().await;
+}
+
+/// Item 10: a CloudFormation template with short forms; autoscaling aimed at its service.
+#[test]
+fn cloudformation_template_resources_and_autoscaling() {
+    let (_, options) = cases().into_iter().find(|(r, _)| r.ends_with("web-service.yaml")).unwrap();
+    let out = import_ok("cloudformation/web-service.yaml", &options);
+    let kinds: Vec<&str> = out.resources.iter().filter_map(|r| r["kind"].as_str()).collect();
+    assert_eq!(kinds, ["Cluster", "TaskDefinition", "Service"]);
+    let td = &out.resources[1]["spec"];
+    assert_eq!(td["family"], "orders-staging");
+    assert_eq!(td["containerDefinitions"][0]["image"], "123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:1.4.2");
+    assert_eq!(td["containerDefinitions"][0]["logConfiguration"]["options"]["awslogs-group"], "/ecs/orders-staging");
+    assert_eq!(td["containerDefinitions"][0]["environment"][1]["value"], "stable,beta");
+    let svc = &out.resources[2]["spec"];
+    assert_eq!((svc["taskDefinition"].as_str(), svc["cluster"].as_str()), (Some("orders-staging"), Some("orders-staging")));
+    assert_eq!(svc["desiredCount"], 1);
+    assert!(svc.get("placementConstraints").is_none(), "AWS::NoValue");
+    assert_eq!(svc["autoscaling"]["maxCapacity"], 2);
+    assert_eq!(svc["autoscaling"]["targetTrackingScalingPolicies"][0]["policyName"], "orders-cpu");
+    assert_eq!(out.resources[0]["spec"]["settings"][0]["name"], "containerInsights");
+    entry(&out, Fate::Stripped, "Resources.LogGroup");
+    // Without the parameters: ONE error listing every intrinsic left, with its path.
+    let out = import::import_path(&fixture("cloudformation/web-service.yaml"), &Options::default()).unwrap();
+    let refused: Vec<_> = out.report.of(Fate::Refused).collect();
+    assert_eq!(refused.len(), 1, "{}", out.report.to_text());
+    assert!(refused[0].detail.contains("Resources.TaskDefinition.Properties.ContainerDefinitions[0].Image: Ref ImageTag"), "{}", refused[0].detail);
+}
+
+/// Item 10: a CDK-synthesized template: logical IDs for names, Fn::ImportValue, a role's ARN.
+#[test]
+fn cdk_synthesized_template() {
+    let (_, options) = cases().into_iter().find(|(r, _)| r.contains("cdk-synth")).unwrap();
+    let out = import_ok("cloudformation/cdk-synth.template.json", &options);
+    let svc = out.resources.iter().find(|r| r["kind"] == "Service").unwrap();
+    assert_eq!(svc["metadata"]["name"], "apiservice5e6f7a8b");
+    assert_eq!(svc["spec"]["cluster"], "shared");
+    assert_eq!(svc["spec"]["taskDefinition"], "ApiStackApiTaskDef9F8E7D6C");
+    assert_eq!(svc["spec"]["autoscaling"]["minCapacity"], 2);
+    entry(&out, Fate::FilledIn, "Resources.ApiService5E6F7A8B.Properties.serviceName");
+    entry(&out, Fate::Stripped, "Resources.CDKMetadata");
+}
+
+/// Item 11: terraform show -json state, in a child module, with autoscaling.
+#[test]
+fn terraform_state() {
+    let out = import_ok("terraform/show-state.json", &Options::default());
+    let td = out.resources.iter().find(|r| r["kind"] == "TaskDefinition").unwrap();
+    assert_eq!(td["spec"]["containerDefinitions"][0]["name"], "worker");
+    assert_eq!(td["spec"]["runtimePlatform"]["cpuArchitecture"], "X86_64");
+    assert_eq!(td["spec"]["tags"][0]["key"], "team");
+    let svc = out.resources.iter().find(|r| r["kind"] == "Service").unwrap();
+    let spec = &svc["spec"];
+    assert_eq!(spec["taskDefinition"], "queue-worker:17");
+    assert_eq!(spec["cluster"], "jobs");
+    assert_eq!(spec["deploymentConfiguration"]["deploymentCircuitBreaker"]["rollback"], true);
+    assert_eq!(spec["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"], "DISABLED");
+    assert_eq!(spec["capacityProviderStrategy"][1]["capacityProvider"], "FARGATE_SPOT");
+    assert_eq!(spec["autoscaling"]["maxCapacity"], 8);
+    assert_eq!(spec["autoscaling"]["targetTrackingScalingPolicies"][0]["targetValue"], 65.0);
+    let cluster = out.resources.iter().find(|r| r["kind"] == "Cluster").unwrap();
+    assert_eq!(cluster["metadata"]["name"], "jobs");
+    entry(&out, Fate::Stripped, "aws_cloudwatch_log_group.worker");
 }

@@ -98,6 +98,7 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
         conditions: template.get("Conditions").and_then(Value::as_object).unwrap_or(&empty),
         unresolved: Vec::new(),
         filled: Vec::new(),
+        depth: 0,
     };
     let mut out = Converted::default();
     let of_type = |t: &str| -> Vec<String> {
@@ -113,12 +114,19 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
     let mut target_of: BTreeMap<String, String> = BTreeMap::new();
     for id in of_type("AWS::ApplicationAutoScaling::ScalableTarget") {
         let path = format!("Resources.{id}.Properties");
-        let props = resources[&id].get("Properties").cloned().unwrap_or(json!({}));
+        let mut props = resources[&id].get("Properties").cloned().unwrap_or(json!({}));
         let mut refs = Vec::new();
-        services_referenced(props.get("ResourceId").unwrap_or(&Value::Null), &services, &mut refs);
+        let resource_id = identification(&mut props);
+        services_referenced(&resource_id, &services, &mut refs);
         let resolved = r.resolve(&props, &path).unwrap_or(json!({}));
-        let by_name = resolved
-            .get("ResourceId")
+        // Only when no reference names the service does the ResourceId need a value.
+        let rid = if refs.is_empty() {
+            r.resolve(&resource_id, &format!("{path}.ResourceId"))
+        } else {
+            None
+        };
+        let by_name = rid
+            .as_ref()
             .and_then(Value::as_str)
             .and_then(|rid| rid.strip_prefix("service/"))
             .and_then(|rest| rest.rsplit('/').next().map(str::to_string))
@@ -133,7 +141,7 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
             out.notes.push((format!("Resources.{id}"), Fate::Stripped, "a scalable target of no ECS service in this template: not imported".into()));
             continue;
         };
-        if resolved.get("ScalableDimension").and_then(Value::as_str).is_some_and(|d| d != "ecs:service:DesiredCount") {
+        if props_dimension(&resources[&id]).is_some_and(|d| d != "ecs:service:DesiredCount") {
             out.notes.push((format!("{path}.ScalableDimension"), Fate::Refused, "an ECS service scales ecs:service:DesiredCount only".into()));
         }
         let block = scaling.entry(svc.clone()).or_default();
@@ -169,6 +177,8 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
             out.notes.push((format!("Resources.{id}"), Fate::Stripped, "a scaling policy of no ECS service in this template: not imported".into()));
             continue;
         };
+        let mut props = props;
+        identification(&mut props);
         let mut resolved = r.resolve(&props, &path).unwrap_or(json!({}));
         let name = resolved.get("PolicyName").cloned().unwrap_or(json!(id));
         let (list, config) = match resolved.get("PolicyType").and_then(Value::as_str) {
@@ -243,6 +253,23 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
         out.notes.push((path, Fate::FilledIn, detail));
     }
     Ok(out)
+}
+
+/// Remove the members that say which scalable target a resource is about (they are used to
+/// find the service, not imported) and return its ResourceId.
+fn identification(props: &mut Value) -> Value {
+    let Some(m) = props.as_object_mut() else {
+        return Value::Null;
+    };
+    for k in ["ScalingTargetId", "ScalableDimension", "ServiceNamespace"] {
+        m.shift_remove(k);
+    }
+    m.shift_remove("ResourceId").unwrap_or(Value::Null)
+}
+
+/// A literal ScalableDimension.
+fn props_dimension(res: &Value) -> Option<&str> {
+    res.pointer("/Properties/ScalableDimension").and_then(Value::as_str)
 }
 
 /// `ServiceName` as `serviceName`.

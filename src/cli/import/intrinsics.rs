@@ -22,6 +22,8 @@ pub struct Resolver<'a> {
     pub unresolved: Vec<(String, String)>,
     /// (path, what was filled in)
     pub filled: Vec<(String, String)>,
+    /// How deep references to other resources' properties go (a cycle is an error, not a crash).
+    pub depth: u32,
 }
 
 const INTRINSICS: &[&str] = &[
@@ -224,7 +226,14 @@ impl Resolver<'_> {
         };
         let ty = res.get("Type").and_then(Value::as_str).unwrap_or_default();
         let props = res.get("Properties").cloned().unwrap_or(Value::Null);
-        let prop = |p: &str| props.get(p).and_then(Value::as_str).map(str::to_string);
+        if self.depth > 16 {
+            return self.fail(path, format!("{what} (references go round in a cycle)"));
+        }
+        self.depth += 1;
+        let mut prop = |p: &str| {
+            let v = props.get(p)?;
+            self.resolve(v, path).and_then(|v| text(&v))
+        };
         let id = crate::translate::names::dns_label(name);
         // AWS::ECS::* return values (CloudFormation User Guide, each resource's "Return values"):
         // resources of this template are named as `import` names their custom resources.
@@ -240,6 +249,7 @@ impl Resolver<'_> {
             ("AWS::IAM::Role", None) => prop("RoleName"),
             _ => None,
         };
+        self.depth -= 1;
         match found {
             Some(v) => Value::String(v),
             None => self.fail(path, format!("{what} ({ty}; give --parameter {key}=VALUE)")),
@@ -328,6 +338,7 @@ mod tests {
             conditions: conditions.as_object().unwrap(),
             unresolved: vec![],
             filled: vec![],
+            depth: 0,
         };
         let v = json!({"td": {"Ref": "TD"}, "img": {"Fn::Sub": "acct.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${!Literal}"},
             "j": {"Fn::Join": ["-", [{"Ref": "Stage"}, "x"]]}, "n": {"Fn::If": ["IsProd", {"Fn::FindInMap": ["Env", "prod", "Count"]}, 1]},
