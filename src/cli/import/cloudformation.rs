@@ -158,7 +158,7 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
                 out.notes.push((format!("{path}.{k}"), fate, why.into()));
             }
         }
-        out.notes.push((path, Fate::Converted, format!("ScalableTarget → the spec.autoscaling of Service {svc}")));
+        out.notes.push((path, Fate::Converted, format!("ScalableTarget → the spec.autoscaling of Service {svc} (ResourceId, ScalableDimension and ServiceNamespace name the service)")));
         target_of.insert(id, svc);
     }
     for id in of_type("AWS::ApplicationAutoScaling::ScalingPolicy") {
@@ -197,7 +197,11 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
         if let Value::Array(a) = block.entry(list).or_insert(json!([])) {
             a.push(Value::Object(policy));
         }
-        out.notes.push((path, Fate::Converted, format!("ScalingPolicy → spec.autoscaling.{} of Service {svc}", schema_name(list))));
+        out.notes.push((path, Fate::Converted, format!("ScalingPolicy → spec.autoscaling.{} of Service {svc} (ScalingTargetId or ResourceId names the service)", schema_name(list))));
+        let rest: Vec<String> = resolved.as_object().into_iter().flatten().map(|(k, _)| k.clone()).filter(|k| !["PolicyName", "PolicyType", config].contains(&k.as_str())).collect();
+        if !rest.is_empty() {
+            out.notes.push((format!("Resources.{id}.Properties"), Fate::Stripped, format!("{}: no Kubernetes form here", rest.join(", "))));
+        }
     }
     // The ECS resources (pass 2), and a note for everything else.
     for (id, res) in resources {

@@ -148,7 +148,12 @@ pub fn convert(doc: &Value) -> Result<Converted, String> {
                         a.push(Value::Object(policy));
                     }
                 }
-                out.notes.push((r.address.clone(), Fate::Converted, format!("→ the spec.autoscaling of {svc}")));
+                out.notes.push((r.address.clone(), Fate::Converted, format!("→ the spec.autoscaling of {svc} (resource_id, scalable_dimension and service_namespace name the service)")));
+                const USED: &[&str] = &["resource_id", "scalable_dimension", "service_namespace", "min_capacity", "max_capacity", "suspended_state", "scheduled_action", "name", "policy_type", "target_tracking_scaling_policy_configuration", "step_scaling_policy_configuration"];
+                let rest: Vec<&str> = r.values.keys().map(String::as_str).filter(|k| !USED.contains(k)).collect();
+                if !rest.is_empty() {
+                    out.notes.push((r.address.clone(), Fate::Stripped, format!("{}: computed, or no Kubernetes form (the HPA needs no role or alarm)", rest.join(", "))));
+                }
             }
             _ => {}
         }
