@@ -313,16 +313,11 @@ fn import_cmd(flags: ImportFlags) -> ExitCode {
         Some(None) => eprintln!("{json}"),
         _ => eprint!("{}", out.report.to_text()),
     }
-    if let Some(target) = report_file {
-        match target {
-            None => {}
-            Some(f) => {
-                if let Err(e) = std::fs::write(&f, json + "\n") {
-                    eprintln!("error: --report json={f}: {e}");
-                    return ExitCode::from(UNREADABLE);
-                }
-            }
-        }
+    if let Some(Some(f)) = report_file
+        && let Err(e) = std::fs::write(&f, json + "\n")
+    {
+        eprintln!("error: --report json={f}: {e}");
+        return ExitCode::from(UNREADABLE);
     }
     if !out.report.is_ok() {
         let n = out.report.of(import::Fate::Refused).count();

@@ -100,7 +100,10 @@ fn cases() -> Vec<(&'static str, Options)> {
                     ("AWS::AccountId", "123456789012"),
                     ("AWS::Region", "eu-west-1"),
                     ("SharedInfra:ExportsOutputRefCluster", "shared"),
-                    ("ApiTaskDefTaskRoleB2C3D4E5.Arn", "arn:aws:iam::123456789012:role/api-task"),
+                    (
+                        "ApiTaskDefTaskRoleB2C3D4E5.Arn",
+                        "arn:aws:iam::123456789012:role/api-task",
+                    ),
                 ]),
                 ..Options::default()
             },
@@ -130,7 +133,11 @@ fn documents(rel: &str, resources: &[Value]) -> Vec<manifest::Document> {
 /// that every task definition renders to a pod (and goes through the server's dry run).
 fn with_tasks(out: &Imported) -> Vec<Value> {
     let mut all = out.resources.clone();
-    for td in out.resources.iter().filter(|r| r["kind"] == "TaskDefinition") {
+    for td in out
+        .resources
+        .iter()
+        .filter(|r| r["kind"] == "TaskDefinition")
+    {
         let family = td["spec"]["family"].as_str().unwrap_or_default();
         let used = out.resources.iter().any(|r| {
             r["spec"]["taskDefinition"]
@@ -138,9 +145,14 @@ fn with_tasks(out: &Imported) -> Vec<Value> {
                 .is_some_and(|t| t.split(':').next() == Some(family))
         });
         if !used {
-            let name = format!("{}-check", td["metadata"]["name"].as_str().unwrap_or_default());
-            all.push(serde_json::json!({"apiVersion": "ecs-operator.io/v1alpha1", "kind": "Task",
-                "metadata": {"name": name}, "spec": {"taskDefinition": family}}));
+            let name = format!(
+                "{}-check",
+                td["metadata"]["name"].as_str().unwrap_or_default()
+            );
+            all.push(
+                serde_json::json!({"apiVersion": "ecs-operator.io/v1alpha1", "kind": "Task",
+                "metadata": {"name": name}, "spec": {"taskDefinition": family}}),
+            );
         }
     }
     all
@@ -152,7 +164,9 @@ fn rendered(rel: &str, out: &Imported) -> (Vec<Value>, render::Rendered) {
     let r = render::render(&documents(rel, &resources), &Default::default());
     assert!(r.errors.is_empty(), "{rel}: render errors: {:#?}", r.errors);
     assert!(
-        r.objects.iter().any(|o| matches!(o["kind"].as_str(), Some("Pod" | "Deployment" | "DaemonSet"))),
+        r.objects
+            .iter()
+            .any(|o| matches!(o["kind"].as_str(), Some("Pod" | "Deployment" | "DaemonSet"))),
         "{rel}: rendered no workload: {:#?}",
         r.objects
     );
@@ -180,41 +194,89 @@ fn entry<'a>(out: &'a Imported, fate: Fate, path: &str) -> &'a import::Entry {
 fn ecspresso_service_definition_gets_its_names_filled_in() {
     let (_, options) = cases().remove(0);
     let out = import_ok("ecspresso", &options);
-    let svc = out.resources.iter().find(|r| r["kind"] == "Service").unwrap();
+    let svc = out
+        .resources
+        .iter()
+        .find(|r| r["kind"] == "Service")
+        .unwrap();
     assert_eq!(svc["metadata"]["name"], "billing-api");
     assert_eq!(svc["spec"]["taskDefinition"], "billing-api");
     assert_eq!(svc["spec"]["cluster"], "payments");
     assert_eq!(svc["spec"]["desiredCount"], 2);
-    assert!(entry(&out, Fate::FilledIn, "serviceName").detail.contains("command line"));
-    assert!(entry(&out, Fate::FilledIn, "taskDefinition").detail.contains("only task definition"));
+    assert!(
+        entry(&out, Fate::FilledIn, "serviceName")
+            .detail
+            .contains("command line")
+    );
+    assert!(
+        entry(&out, Fate::FilledIn, "taskDefinition")
+            .detail
+            .contains("only task definition")
+    );
     // Without --name, the file name.
-    let out = import_ok("ecspresso", &Options { name: None, ..options });
-    let svc = out.resources.iter().find(|r| r["kind"] == "Service").unwrap();
+    let out = import_ok(
+        "ecspresso",
+        &Options {
+            name: None,
+            ..options
+        },
+    );
+    let svc = out
+        .resources
+        .iter()
+        .find(|r| r["kind"] == "Service")
+        .unwrap();
     assert_eq!(svc["metadata"]["name"], "ecs-service-def");
     // ecspresso templates: {{ must_env }}, {{ env `X` `default` }}, and a bare one for a number.
-    let td = out.resources.iter().find(|r| r["kind"] == "TaskDefinition").unwrap();
+    let td = out
+        .resources
+        .iter()
+        .find(|r| r["kind"] == "TaskDefinition")
+        .unwrap();
     assert_eq!(td["spec"]["cpu"], "512");
     assert_eq!(
         td["spec"]["containerDefinitions"][0]["image"],
         "123456789012.dkr.ecr.eu-west-1.amazonaws.com/billing-api:2024.06.1"
     );
-    assert_eq!(td["spec"]["containerDefinitions"][0]["environment"][0]["value"], "warn");
-    assert_eq!(td["spec"]["containerDefinitions"][0]["environment"][1]["value"], "4");
+    assert_eq!(
+        td["spec"]["containerDefinitions"][0]["environment"][0]["value"],
+        "warn"
+    );
+    assert_eq!(
+        td["spec"]["containerDefinitions"][0]["environment"][1]["value"],
+        "4"
+    );
 }
 
 /// Items 2 and 3: "" enums and networkMode "default" are absent, each with a note.
 #[test]
 fn console_empty_enums_and_default_network_mode_are_absent() {
     let out = import_ok("console", &Options::default());
-    let td = out.resources.iter().find(|r| r["kind"] == "TaskDefinition").unwrap();
+    let td = out
+        .resources
+        .iter()
+        .find(|r| r["kind"] == "TaskDefinition")
+        .unwrap();
     for k in ["networkMode", "ipcMode", "pidMode", "taskRoleArn"] {
         assert!(td["spec"].get(k).is_none(), "{k}");
     }
-    assert!(entry(&out, Fate::Stripped, "networkMode").detail.contains("default is bridge"));
-    entry(&out, Fate::Stripped, "containerDefinitions[0].portMappings[0].appProtocol");
+    assert!(
+        entry(&out, Fate::Stripped, "networkMode")
+            .detail
+            .contains("default is bridge")
+    );
+    entry(
+        &out,
+        Fate::Stripped,
+        "containerDefinitions[0].portMappings[0].appProtocol",
+    );
     entry(&out, Fate::Stripped, "launchType");
     entry(&out, Fate::Stripped, "propagateTags");
-    let svc = out.resources.iter().find(|r| r["kind"] == "Service").unwrap();
+    let svc = out
+        .resources
+        .iter()
+        .find(|r| r["kind"] == "Service")
+        .unwrap();
     assert_eq!(svc["spec"]["taskDefinition"], "legacy-worker:14");
     assert_eq!(svc["spec"]["cluster"], "legacy");
 }
@@ -243,21 +305,40 @@ fn unknown_nested_members_are_stripped_with_their_paths() {
         "containerDefinitions[0].mountPoints[0].propagation",
         "containerDefinitions[0].healthCheck.startInterval",
     ] {
-        assert!(entry(&out, Fate::Stripped, path).detail.contains("not a member"), "{path}");
+        assert!(
+            entry(&out, Fate::Stripped, path)
+                .detail
+                .contains("not a member"),
+            "{path}"
+        );
     }
     // render and the CRDs stay strict: the same member in a custom resource is an error.
     let mut cr = out.resources[0].clone();
     cr["spec"]["volumes"][0]["readOnly"] = false.into();
     let r = render::render(&documents("strict", &[cr]), &Default::default());
-    assert!(r.errors.iter().any(|e| e.contains("spec.volumes[0].readOnly: unknown field")), "{:?}", r.errors);
+    assert!(
+        r.errors
+            .iter()
+            .any(|e| e.contains("spec.volumes[0].readOnly: unknown field")),
+        "{:?}",
+        r.errors
+    );
 }
 
 /// Item 8: a describe dump's explicit nulls and read-only members go, with notes.
 #[test]
 fn describe_dump_nulls_and_read_only_members_are_stripped() {
     let out = import_ok("describe-dump-nulls.json", &Options::default());
-    entry(&out, Fate::Stripped, "taskDefinition.containerDefinitions[0].memory");
-    assert!(entry(&out, Fate::Stripped, "taskDefinition.requiresAttributes").detail.contains("read-only"));
+    entry(
+        &out,
+        Fate::Stripped,
+        "taskDefinition.containerDefinitions[0].memory",
+    );
+    assert!(
+        entry(&out, Fate::Stripped, "taskDefinition.requiresAttributes")
+            .detail
+            .contains("read-only")
+    );
     let spec = &out.resources[0]["spec"];
     assert!(spec.get("pidMode").is_none() && spec.get("registeredAt").is_none());
     assert_eq!(spec["containerDefinitions"][0]["memoryReservation"], 768);
@@ -268,7 +349,11 @@ fn describe_dump_nulls_and_read_only_members_are_stripped() {
 fn unfilled_skeleton_is_refused_field_by_field() {
     let out = import::import_path(&fixture("skeleton-unfilled.json"), &Options::default()).unwrap();
     assert!(out.resources.is_empty());
-    let refused: Vec<&str> = out.report.of(Fate::Refused).map(|e| e.path.as_str()).collect();
+    let refused: Vec<&str> = out
+        .report
+        .of(Fate::Refused)
+        .map(|e| e.path.as_str())
+        .collect();
     for path in [
         "containerDefinitions[0].name",
         "containerDefinitions[0].image",
@@ -289,7 +374,10 @@ fn unsubstituted_placeholders_are_one_error() {
     let refused: Vec<_> = out.report.of(Fate::Refused).collect();
     assert_eq!(refused.len(), 1, "{}", out.report.to_text());
     let msg = &refused[0].detail;
-    assert!(msg.contains("placeholder") && !msg.contains("invalid value"), "{msg}");
+    assert!(
+        msg.contains("placeholder") && !msg.contains("invalid value"),
+        "{msg}"
+    );
     for needle in [
         "containerDefinitions[0].image: <IMAGE1_NAME>",
         "cpu: ${TASK_CPU}",
@@ -306,7 +394,10 @@ fn unsubstituted_placeholders_are_one_error() {
 
 #[test]
 fn substituted_numbers_become_numbers() {
-    let (_, options) = cases().into_iter().find(|(r, _)| r.contains("token-replace")).unwrap();
+    let (_, options) = cases()
+        .into_iter()
+        .find(|(r, _)| r.contains("token-replace"))
+        .unwrap();
     let out = import_ok("placeholders/token-replace-taskdef.json", &options);
     let spec = &out.resources[0]["spec"];
     assert_eq!(spec["cpu"], "512");
@@ -321,10 +412,19 @@ fn one_report_for_a_directory_text_and_json() {
     let out = import_ok("ecspresso", &options);
     let text = out.report.to_text();
     assert_eq!(text.matches("import report:").count(), 1, "{text}");
-    assert!(text.contains("mapped") && text.contains("filled-in"), "{text}");
+    assert!(
+        text.contains("mapped") && text.contains("filled-in"),
+        "{text}"
+    );
     let json = out.report.to_json();
     assert!(json["summary"]["mapped"].as_u64().unwrap() > 5);
-    assert!(json["entries"].as_array().unwrap().iter().all(|e| e["path"].is_string() && e["fate"].is_string()));
+    assert!(
+        json["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["path"].is_string() && e["fate"].is_string())
+    );
 }
 
 /// Server-side dry run of every imported custom resource and everything it renders to,
@@ -337,7 +437,10 @@ async fn import_fixtures_pass_server_dry_run() {
     use kube::discovery::Discovery;
 
     let ns = harness::TestNamespace::new("import-dryrun").await;
-    let discovery = Discovery::new(ns.client.clone()).run().await.expect("discovery");
+    let discovery = Discovery::new(ns.client.clone())
+        .run()
+        .await
+        .expect("discovery");
     for (rel, options) in cases() {
         let out = import_ok(rel, &options);
         let (resources, r) = rendered(rel, &out);
@@ -345,15 +448,26 @@ async fn import_fixtures_pass_server_dry_run() {
         let objects: Vec<&Value> = resources
             .iter()
             .chain(r.objects.iter())
-            .filter(|v| !matches!(v["kind"].as_str(), Some("ExternalSecret" | "TargetGroupBinding")))
+            .filter(|v| {
+                !matches!(
+                    v["kind"].as_str(),
+                    Some("ExternalSecret" | "TargetGroupBinding")
+                )
+            })
             .collect();
         // Pods are admitted only if their ServiceAccount exists: those are created for real.
-        let (accounts, rest): (Vec<&Value>, Vec<&Value>) =
-            objects.into_iter().partition(|v| v["kind"] == "ServiceAccount");
-        for (obj, dry_run) in accounts.into_iter().map(|o| (o, false)).chain(rest.into_iter().map(|o| (o, true))) {
+        let (accounts, rest): (Vec<&Value>, Vec<&Value>) = objects
+            .into_iter()
+            .partition(|v| v["kind"] == "ServiceAccount");
+        for (obj, dry_run) in accounts
+            .into_iter()
+            .map(|o| (o, false))
+            .chain(rest.into_iter().map(|o| (o, true)))
+        {
             let api_version = obj["apiVersion"].as_str().unwrap_or_default();
             let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-            let gvk = GroupVersionKind::gvk(group, version, obj["kind"].as_str().unwrap_or_default());
+            let gvk =
+                GroupVersionKind::gvk(group, version, obj["kind"].as_str().unwrap_or_default());
             let (ar, caps) = discovery
                 .resolve_gvk(&gvk)
                 .unwrap_or_else(|| panic!("{rel}: the cluster does not serve {gvk:?}"));
@@ -367,7 +481,13 @@ async fn import_fixtures_pass_server_dry_run() {
                 kube::Api::namespaced_with(ns.client.clone(), &ns.name, &ar)
             };
             let result = if dry_run {
-                api.patch(&name, &PatchParams::apply("ecs-operator-import-test").dry_run(), &Patch::Apply(&dynamic)).await.map(|_| ())
+                api.patch(
+                    &name,
+                    &PatchParams::apply("ecs-operator-import-test").dry_run(),
+                    &Patch::Apply(&dynamic),
+                )
+                .await
+                .map(|_| ())
             } else {
                 match api.create(&PostParams::default(), &dynamic).await {
                     // Two cases may share a family, and so its ServiceAccount.
@@ -386,41 +506,87 @@ async fn import_fixtures_pass_server_dry_run() {
 /// Item 10: a CloudFormation template with short forms; autoscaling aimed at its service.
 #[test]
 fn cloudformation_template_resources_and_autoscaling() {
-    let (_, options) = cases().into_iter().find(|(r, _)| r.ends_with("web-service.yaml")).unwrap();
+    let (_, options) = cases()
+        .into_iter()
+        .find(|(r, _)| r.ends_with("web-service.yaml"))
+        .unwrap();
     let out = import_ok("cloudformation/web-service.yaml", &options);
-    let kinds: Vec<&str> = out.resources.iter().filter_map(|r| r["kind"].as_str()).collect();
+    let kinds: Vec<&str> = out
+        .resources
+        .iter()
+        .filter_map(|r| r["kind"].as_str())
+        .collect();
     assert_eq!(kinds, ["Cluster", "TaskDefinition", "Service"]);
     let td = &out.resources[1]["spec"];
     assert_eq!(td["family"], "orders-staging");
-    assert_eq!(td["containerDefinitions"][0]["image"], "123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:1.4.2");
-    assert_eq!(td["containerDefinitions"][0]["logConfiguration"]["options"]["awslogs-group"], "/ecs/orders-staging");
-    assert_eq!(td["containerDefinitions"][0]["environment"][1]["value"], "stable,beta");
+    assert_eq!(
+        td["containerDefinitions"][0]["image"],
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:1.4.2"
+    );
+    assert_eq!(
+        td["containerDefinitions"][0]["logConfiguration"]["options"]["awslogs-group"],
+        "/ecs/orders-staging"
+    );
+    assert_eq!(
+        td["containerDefinitions"][0]["environment"][1]["value"],
+        "stable,beta"
+    );
     let svc = &out.resources[2]["spec"];
-    assert_eq!((svc["taskDefinition"].as_str(), svc["cluster"].as_str()), (Some("orders-staging"), Some("orders-staging")));
+    assert_eq!(
+        (svc["taskDefinition"].as_str(), svc["cluster"].as_str()),
+        (Some("orders-staging"), Some("orders-staging"))
+    );
     assert_eq!(svc["desiredCount"], 1);
     assert!(svc.get("placementConstraints").is_none(), "AWS::NoValue");
     assert_eq!(svc["autoscaling"]["maxCapacity"], 2);
-    assert_eq!(svc["autoscaling"]["targetTrackingScalingPolicies"][0]["policyName"], "orders-cpu");
-    assert_eq!(out.resources[0]["spec"]["settings"][0]["name"], "containerInsights");
+    assert_eq!(
+        svc["autoscaling"]["targetTrackingScalingPolicies"][0]["policyName"],
+        "orders-cpu"
+    );
+    assert_eq!(
+        out.resources[0]["spec"]["settings"][0]["name"],
+        "containerInsights"
+    );
     entry(&out, Fate::Stripped, "Resources.LogGroup");
     // Without the parameters: ONE error listing every intrinsic left, with its path.
-    let out = import::import_path(&fixture("cloudformation/web-service.yaml"), &Options::default()).unwrap();
+    let out = import::import_path(
+        &fixture("cloudformation/web-service.yaml"),
+        &Options::default(),
+    )
+    .unwrap();
     let refused: Vec<_> = out.report.of(Fate::Refused).collect();
     assert_eq!(refused.len(), 1, "{}", out.report.to_text());
-    assert!(refused[0].detail.contains("Resources.TaskDefinition.Properties.ContainerDefinitions[0].Image: Ref ImageTag"), "{}", refused[0].detail);
+    assert!(
+        refused[0].detail.contains(
+            "Resources.TaskDefinition.Properties.ContainerDefinitions[0].Image: Ref ImageTag"
+        ),
+        "{}",
+        refused[0].detail
+    );
 }
 
 /// Item 10: a CDK-synthesized template: logical IDs for names, Fn::ImportValue, a role's ARN.
 #[test]
 fn cdk_synthesized_template() {
-    let (_, options) = cases().into_iter().find(|(r, _)| r.contains("cdk-synth")).unwrap();
+    let (_, options) = cases()
+        .into_iter()
+        .find(|(r, _)| r.contains("cdk-synth"))
+        .unwrap();
     let out = import_ok("cloudformation/cdk-synth.template.json", &options);
-    let svc = out.resources.iter().find(|r| r["kind"] == "Service").unwrap();
+    let svc = out
+        .resources
+        .iter()
+        .find(|r| r["kind"] == "Service")
+        .unwrap();
     assert_eq!(svc["metadata"]["name"], "apiservice5e6f7a8b");
     assert_eq!(svc["spec"]["cluster"], "shared");
     assert_eq!(svc["spec"]["taskDefinition"], "ApiStackApiTaskDef9F8E7D6C");
     assert_eq!(svc["spec"]["autoscaling"]["minCapacity"], 2);
-    entry(&out, Fate::FilledIn, "Resources.ApiService5E6F7A8B.Properties.serviceName");
+    entry(
+        &out,
+        Fate::FilledIn,
+        "Resources.ApiService5E6F7A8B.Properties.serviceName",
+    );
     entry(&out, Fate::Stripped, "Resources.CDKMetadata");
 }
 
@@ -428,20 +594,44 @@ fn cdk_synthesized_template() {
 #[test]
 fn terraform_state() {
     let out = import_ok("terraform/show-state.json", &Options::default());
-    let td = out.resources.iter().find(|r| r["kind"] == "TaskDefinition").unwrap();
+    let td = out
+        .resources
+        .iter()
+        .find(|r| r["kind"] == "TaskDefinition")
+        .unwrap();
     assert_eq!(td["spec"]["containerDefinitions"][0]["name"], "worker");
     assert_eq!(td["spec"]["runtimePlatform"]["cpuArchitecture"], "X86_64");
     assert_eq!(td["spec"]["tags"][0]["key"], "team");
-    let svc = out.resources.iter().find(|r| r["kind"] == "Service").unwrap();
+    let svc = out
+        .resources
+        .iter()
+        .find(|r| r["kind"] == "Service")
+        .unwrap();
     let spec = &svc["spec"];
     assert_eq!(spec["taskDefinition"], "queue-worker:17");
     assert_eq!(spec["cluster"], "jobs");
-    assert_eq!(spec["deploymentConfiguration"]["deploymentCircuitBreaker"]["rollback"], true);
-    assert_eq!(spec["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"], "DISABLED");
-    assert_eq!(spec["capacityProviderStrategy"][1]["capacityProvider"], "FARGATE_SPOT");
+    assert_eq!(
+        spec["deploymentConfiguration"]["deploymentCircuitBreaker"]["rollback"],
+        true
+    );
+    assert_eq!(
+        spec["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"],
+        "DISABLED"
+    );
+    assert_eq!(
+        spec["capacityProviderStrategy"][1]["capacityProvider"],
+        "FARGATE_SPOT"
+    );
     assert_eq!(spec["autoscaling"]["maxCapacity"], 8);
-    assert_eq!(spec["autoscaling"]["targetTrackingScalingPolicies"][0]["targetValue"], 65.0);
-    let cluster = out.resources.iter().find(|r| r["kind"] == "Cluster").unwrap();
+    assert_eq!(
+        spec["autoscaling"]["targetTrackingScalingPolicies"][0]["targetValue"],
+        65.0
+    );
+    let cluster = out
+        .resources
+        .iter()
+        .find(|r| r["kind"] == "Cluster")
+        .unwrap();
     assert_eq!(cluster["metadata"]["name"], "jobs");
     entry(&out, Fate::Stripped, "aws_cloudwatch_log_group.worker");
 }

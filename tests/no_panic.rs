@@ -2,8 +2,8 @@
 //! objects or errors, never a panic — arbitrary JSON, and fixtures with fields replaced by
 //! arbitrary values.
 
-use ecs_operator::cli::{import, manifest, render};
 use ecs_operator::cli::import::source;
+use ecs_operator::cli::{import, manifest, render};
 use ecs_operator::translate::Options;
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -163,8 +163,20 @@ fn import_all(values: Vec<Value>) {
 fn import_fixtures() -> Vec<Value> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/import");
     let mut out = Vec::new();
-    for sub in ["", "console", "ecspresso", "placeholders", "cloudformation", "terraform"] {
-        out.extend(source::read(&format!("{dir}/{sub}")).unwrap().into_iter().map(|d| d.value));
+    for sub in [
+        "",
+        "console",
+        "ecspresso",
+        "placeholders",
+        "cloudformation",
+        "terraform",
+    ] {
+        out.extend(
+            source::read(&format!("{dir}/{sub}"))
+                .unwrap()
+                .into_iter()
+                .map(|d| d.value),
+        );
     }
     out
 }

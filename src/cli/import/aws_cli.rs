@@ -208,7 +208,8 @@ mod tests {
 
     #[test]
     fn a_service_without_a_name_is_a_service_and_a_bare_run_task_input_is_a_task() {
-        let svc = json!({"desiredCount": 2, "launchType": "FARGATE", "deploymentConfiguration": {}});
+        let svc =
+            json!({"desiredCount": 2, "launchType": "FARGATE", "deploymentConfiguration": {}});
         assert_eq!(detect(&svc).unwrap()[0].kind, Kind::Service);
         let svc = json!({"taskDefinition": "web", "cluster": "prod", "desiredCount": 1});
         assert_eq!(detect(&svc).unwrap()[0].kind, Kind::Service);

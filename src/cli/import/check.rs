@@ -27,7 +27,13 @@ fn source_path(scope: &Scope, path: &str) -> String {
     }
 }
 
-fn record(report: &mut Report, scope: &Scope, fate: Fate, diags: &[Diagnostic], skip: &[Diagnostic]) {
+fn record(
+    report: &mut Report,
+    scope: &Scope,
+    fate: Fate,
+    diags: &[Diagnostic],
+    skip: &[Diagnostic],
+) {
     for d in diags {
         if skip.iter().any(|s| s.message == d.message) {
             continue; // the task definition's own finding, reported there
@@ -145,7 +151,9 @@ pub fn check(resources: &[Value], scopes: &[Scope], report: &mut Report) {
         let n = cluster_name(name?);
         clusters
             .iter()
-            .find(|c| c.metadata.name.as_deref() == Some(n) || c.spec.cluster_name.as_deref() == Some(n))
+            .find(|c| {
+                c.metadata.name.as_deref() == Some(n) || c.spec.cluster_name.as_deref() == Some(n)
+            })
             .map(|c| &c.spec)
     };
     for (r, scope) in &parsed {
@@ -155,14 +163,22 @@ pub fn check(resources: &[Value], scopes: &[Scope], report: &mut Report) {
                     continue; // its task definition is not in the input: render checks it later
                 };
                 let cluster = find_cluster(s.spec.cluster.as_deref());
-                service::translate(s, &td, cluster, &options).map(|(_, w)| w).map_err(|e| e.0).map(|w| (w, td_diags.clone())).map_err(|e| (e, td_diags))
+                service::translate(s, &td, cluster, &options)
+                    .map(|(_, w)| w)
+                    .map_err(|e| e.0)
+                    .map(|w| (w, td_diags.clone()))
+                    .map_err(|e| (e, td_diags))
             }
             Resource::Task(t) => {
                 let Some((td, td_diags)) = find_td(t.spec.task_definition.as_deref()) else {
                     continue;
                 };
                 let cluster = find_cluster(t.spec.cluster.as_deref());
-                task::translate(t, &td, cluster, &options).map(|(_, w)| w).map_err(|e| e.0).map(|w| (w, td_diags.clone())).map_err(|e| (e, td_diags))
+                task::translate(t, &td, cluster, &options)
+                    .map(|(_, w)| w)
+                    .map_err(|e| e.0)
+                    .map(|w| (w, td_diags.clone()))
+                    .map_err(|e| (e, td_diags))
             }
             _ => continue,
         };

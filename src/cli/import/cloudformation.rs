@@ -19,8 +19,11 @@ pub fn is_template(v: &Value) -> bool {
     v.get("Resources").is_some_and(Value::is_object)
         && (v.get("AWSTemplateFormatVersion").is_some()
             || v["Resources"].as_object().is_some_and(|r| {
-                r.values()
-                    .any(|r| r.get("Type").and_then(Value::as_str).is_some_and(|t| t.contains("::")))
+                r.values().any(|r| {
+                    r.get("Type")
+                        .and_then(Value::as_str)
+                        .is_some_and(|t| t.contains("::"))
+                })
             }))
 }
 
@@ -50,7 +53,8 @@ fn parameters(template: &Value, given: &BTreeMap<String, String>) -> BTreeMap<St
         out.insert(name.clone(), value);
     }
     for (k, v) in given {
-        out.entry(k.clone()).or_insert_with(|| Value::String(v.clone()));
+        out.entry(k.clone())
+            .or_insert_with(|| Value::String(v.clone()));
     }
     out
 }
@@ -62,7 +66,9 @@ fn services_referenced(v: &Value, services: &[String], out: &mut Vec<String>) {
             for (k, x) in m {
                 let target = match (k.as_str(), x) {
                     ("Ref", Value::String(s)) => Some(s.clone()),
-                    ("Fn::GetAtt", Value::Array(a)) => a.first().and_then(Value::as_str).map(str::to_string),
+                    ("Fn::GetAtt", Value::Array(a)) => {
+                        a.first().and_then(Value::as_str).map(str::to_string)
+                    }
                     ("Fn::GetAtt", Value::String(s)) => s.split('.').next().map(str::to_string),
                     _ => None,
                 };
@@ -94,8 +100,14 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
     let mut r = Resolver {
         params: parameters(template, given),
         resources,
-        mappings: template.get("Mappings").and_then(Value::as_object).unwrap_or(&empty),
-        conditions: template.get("Conditions").and_then(Value::as_object).unwrap_or(&empty),
+        mappings: template
+            .get("Mappings")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty),
+        conditions: template
+            .get("Conditions")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty),
         unresolved: Vec::new(),
         filled: Vec::new(),
         depth: 0,
@@ -114,7 +126,10 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
     let mut target_of: BTreeMap<String, String> = BTreeMap::new();
     for id in of_type("AWS::ApplicationAutoScaling::ScalableTarget") {
         let path = format!("Resources.{id}.Properties");
-        let mut props = resources[&id].get("Properties").cloned().unwrap_or(json!({}));
+        let mut props = resources[&id]
+            .get("Properties")
+            .cloned()
+            .unwrap_or(json!({}));
         let mut refs = Vec::new();
         let resource_id = identification(&mut props);
         services_referenced(&resource_id, &services, &mut refs);
@@ -132,17 +147,27 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
             .and_then(|rest| rest.rsplit('/').next().map(str::to_string))
             .and_then(|name| {
                 services.iter().find(|s| {
-                    let n = resources[*s]["Properties"]["ServiceName"].as_str().map(str::to_string);
+                    let n = resources[*s]["Properties"]["ServiceName"]
+                        .as_str()
+                        .map(str::to_string);
                     n.unwrap_or_else(|| crate::translate::names::dns_label(s)) == name
                 })
             })
             .cloned();
         let Some(svc) = refs.first().cloned().or(by_name) else {
-            out.notes.push((format!("Resources.{id}"), Fate::Stripped, "a scalable target of no ECS service in this template: not imported".into()));
+            out.notes.push((
+                format!("Resources.{id}"),
+                Fate::Stripped,
+                "a scalable target of no ECS service in this template: not imported".into(),
+            ));
             continue;
         };
         if props_dimension(&resources[&id]).is_some_and(|d| d != "ecs:service:DesiredCount") {
-            out.notes.push((format!("{path}.ScalableDimension"), Fate::Refused, "an ECS service scales ecs:service:DesiredCount only".into()));
+            out.notes.push((
+                format!("{path}.ScalableDimension"),
+                Fate::Refused,
+                "an ECS service scales ecs:service:DesiredCount only".into(),
+            ));
         }
         let block = scaling.entry(svc.clone()).or_default();
         for k in ["MinCapacity", "MaxCapacity", "SuspendedState"] {
@@ -151,8 +176,16 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
             }
         }
         for (k, fate, why) in [
-            ("RoleARN", Fate::Stripped, "the HPA scales through the Service's scale subresource: no role"),
-            ("ScheduledActions", Fate::Warned, "scheduled scaling has no Kubernetes form here: not imported"),
+            (
+                "RoleARN",
+                Fate::Stripped,
+                "the HPA scales through the Service's scale subresource: no role",
+            ),
+            (
+                "ScheduledActions",
+                Fate::Warned,
+                "scheduled scaling has no Kubernetes form here: not imported",
+            ),
         ] {
             if resolved.get(k).is_some() {
                 out.notes.push((format!("{path}.{k}"), fate, why.into()));
@@ -163,18 +196,33 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
     }
     for id in of_type("AWS::ApplicationAutoScaling::ScalingPolicy") {
         let path = format!("Resources.{id}.Properties");
-        let props = resources[&id].get("Properties").cloned().unwrap_or(json!({}));
+        let props = resources[&id]
+            .get("Properties")
+            .cloned()
+            .unwrap_or(json!({}));
         let svc = match props.get("ScalingTargetId") {
-            Some(Value::Object(m)) => m.get("Ref").and_then(Value::as_str).and_then(|t| target_of.get(t)).cloned(),
+            Some(Value::Object(m)) => m
+                .get("Ref")
+                .and_then(Value::as_str)
+                .and_then(|t| target_of.get(t))
+                .cloned(),
             _ => None,
         }
         .or_else(|| {
             let mut refs = Vec::new();
-            services_referenced(props.get("ResourceId").unwrap_or(&Value::Null), &services, &mut refs);
+            services_referenced(
+                props.get("ResourceId").unwrap_or(&Value::Null),
+                &services,
+                &mut refs,
+            );
             refs.first().cloned()
         });
         let Some(svc) = svc else {
-            out.notes.push((format!("Resources.{id}"), Fate::Stripped, "a scaling policy of no ECS service in this template: not imported".into()));
+            out.notes.push((
+                format!("Resources.{id}"),
+                Fate::Stripped,
+                "a scaling policy of no ECS service in this template: not imported".into(),
+            ));
             continue;
         };
         let mut props = props;
@@ -183,12 +231,19 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
         let name = resolved.get("PolicyName").cloned().unwrap_or(json!(id));
         let (list, config) = match resolved.get("PolicyType").and_then(Value::as_str) {
             Some("StepScaling") => ("StepScalingPolicies", "StepScalingPolicyConfiguration"),
-            _ => ("TargetTrackingScalingPolicies", "TargetTrackingScalingPolicyConfiguration"),
+            _ => (
+                "TargetTrackingScalingPolicies",
+                "TargetTrackingScalingPolicyConfiguration",
+            ),
         };
         let mut policy = match resolved.get_mut(config).map(Value::take) {
             Some(Value::Object(m)) => m,
             _ => {
-                out.notes.push((format!("{path}.{config}"), Fate::Refused, "is required for this PolicyType".into()));
+                out.notes.push((
+                    format!("{path}.{config}"),
+                    Fate::Refused,
+                    "is required for this PolicyType".into(),
+                ));
                 continue;
             }
         };
@@ -198,9 +253,19 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
             a.push(Value::Object(policy));
         }
         out.notes.push((path, Fate::Converted, format!("ScalingPolicy → spec.autoscaling.{} of Service {svc} (ScalingTargetId or ResourceId names the service)", schema_name(list))));
-        let rest: Vec<String> = resolved.as_object().into_iter().flatten().map(|(k, _)| k.clone()).filter(|k| !["PolicyName", "PolicyType", config].contains(&k.as_str())).collect();
+        let rest: Vec<String> = resolved
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k.clone())
+            .filter(|k| !["PolicyName", "PolicyType", config].contains(&k.as_str()))
+            .collect();
         if !rest.is_empty() {
-            out.notes.push((format!("Resources.{id}.Properties"), Fate::Stripped, format!("{}: no Kubernetes form here", rest.join(", "))));
+            out.notes.push((
+                format!("Resources.{id}.Properties"),
+                Fate::Stripped,
+                format!("{}: no Kubernetes form here", rest.join(", ")),
+            ));
         }
     }
     // The ECS resources (pass 2), and a note for everything else.
@@ -210,17 +275,30 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
         let (kind, name_prop, renames): (Kind, &str, &[(&str, &str)]) = match ty {
             "AWS::ECS::TaskDefinition" => (Kind::TaskDefinition, "Family", &[]),
             "AWS::ECS::Service" => (Kind::Service, "ServiceName", &[]),
-            "AWS::ECS::Cluster" => (Kind::Cluster, "ClusterName", &[("ClusterSettings", "settings")]),
-            "AWS::ApplicationAutoScaling::ScalableTarget" | "AWS::ApplicationAutoScaling::ScalingPolicy" => continue,
+            "AWS::ECS::Cluster" => (
+                Kind::Cluster,
+                "ClusterName",
+                &[("ClusterSettings", "settings")],
+            ),
+            "AWS::ApplicationAutoScaling::ScalableTarget"
+            | "AWS::ApplicationAutoScaling::ScalingPolicy" => continue,
             _ => {
-                out.notes.push((format!("Resources.{id}"), Fate::Stripped, format!("{ty} is not an ECS resource: not imported")));
+                out.notes.push((
+                    format!("Resources.{id}"),
+                    Fate::Stripped,
+                    format!("{ty} is not an ECS resource: not imported"),
+                ));
                 continue;
             }
         };
         if let Some(cond) = res.get("Condition").and_then(Value::as_str)
             && r.condition_named(cond, &prefix) == Some(false)
         {
-            out.notes.push((format!("Resources.{id}"), Fate::Stripped, format!("its Condition {cond} is false: not created, not imported")));
+            out.notes.push((
+                format!("Resources.{id}"),
+                Fate::Stripped,
+                format!("its Condition {cond} is false: not created, not imported"),
+            ));
             continue;
         }
         let mut props = res.get("Properties").cloned().unwrap_or(json!({}));
@@ -233,15 +311,34 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
         let mut raw = match kind {
             Kind::TaskDefinition => aws_cli::task_definition(spec, &prefix),
             Kind::Service => aws_cli::service(spec, &prefix),
-            _ => Raw::new(kind, spec.get("clusterName").and_then(Value::as_str).map(str::to_string), spec, &prefix, &[]),
+            _ => Raw::new(
+                kind,
+                spec.get("clusterName")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                spec,
+                &prefix,
+                &[],
+            ),
         };
         if renamed > 0 {
-            raw.notes.push((String::new(), Fate::Converted, format!("{renamed} PascalCase propert{} written as the API's camelCase members", if renamed == 1 { "y" } else { "ies" })));
+            raw.notes.push((
+                String::new(),
+                Fate::Converted,
+                format!(
+                    "{renamed} PascalCase propert{} written as the API's camelCase members",
+                    if renamed == 1 { "y" } else { "ies" }
+                ),
+            ));
         }
         if raw.name.is_none() {
             let name = crate::translate::names::dns_label(id);
             let member = schema_name(name_prop);
-            raw.notes.push((member.clone(), Fate::FilledIn, format!("'{name}' from the logical ID {id} ({name_prop} not set)")));
+            raw.notes.push((
+                member.clone(),
+                Fate::FilledIn,
+                format!("'{name}' from the logical ID {id} ({name_prop} not set)"),
+            ));
             if kind != Kind::Cluster {
                 raw.spec.insert(member, json!(name));
             }
@@ -250,7 +347,11 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
         out.raws.push(raw);
     }
     for (svc, _) in scaling {
-        out.notes.push((format!("Resources.{svc}"), Fate::Refused, "scaling is aimed at it, but it is not an AWS::ECS::Service of this template".into()));
+        out.notes.push((
+            format!("Resources.{svc}"),
+            Fate::Refused,
+            "scaling is aimed at it, but it is not an AWS::ECS::Service of this template".into(),
+        ));
     }
     out.unresolved.extend(r.unresolved);
     for (path, detail) in r.filled {
@@ -273,7 +374,8 @@ fn identification(props: &mut Value) -> Value {
 
 /// A literal ScalableDimension.
 fn props_dimension(res: &Value) -> Option<&str> {
-    res.pointer("/Properties/ScalableDimension").and_then(Value::as_str)
+    res.pointer("/Properties/ScalableDimension")
+        .and_then(Value::as_str)
 }
 
 /// `ServiceName` as `serviceName`.

@@ -16,12 +16,18 @@ fn defaults() -> [(&'static str, Value); 5] {
         // ContainerDefinition.disableNetworking: "When this parameter is true, networking is off".
         ("ContainerDefinition.disableNetworking", json!(false)),
         // CreateServiceRequest.deploymentController: "If a deployment controller is not specified, the default value of ECS is used".
-        ("CreateServiceRequest.deploymentController", json!({"type": "ECS"})),
+        (
+            "CreateServiceRequest.deploymentController",
+            json!({"type": "ECS"}),
+        ),
         // DeploymentConfiguration.strategy: ROLLING is the default.
         ("DeploymentConfiguration.strategy", json!("ROLLING")),
         ("DeploymentConfiguration.bakeTimeInMinutes", json!(0)),
         // TaskManagedEBSVolumeTerminationPolicy.deleteOnTermination: what the operator does.
-        ("TaskManagedEBSVolumeTerminationPolicy.deleteOnTermination", json!(true)),
+        (
+            "TaskManagedEBSVolumeTerminationPolicy.deleteOnTermination",
+            json!(true),
+        ),
     ]
 }
 
@@ -39,7 +45,12 @@ pub fn strip(shape: &str, v: &mut Value, rel: &str, scope: &Scope, report: &mut 
             && map.get(&key) == Some(d)
         {
             map.shift_remove(&key);
-            report.add(scope, &path, Fate::Stripped, format!("{d} is ECS's default: the same as absent"));
+            report.add(
+                scope,
+                &path,
+                Fate::Stripped,
+                format!("{d} is ECS's default: the same as absent"),
+            );
             continue;
         }
         let kind = members.iter().find(|m| m.name == key).map(|m| m.kind);

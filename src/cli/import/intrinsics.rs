@@ -55,7 +55,9 @@ fn call(v: &Value) -> Option<(&str, &Value)> {
         return None;
     }
     let (k, arg) = m.iter().next()?;
-    INTRINSICS.contains(&k.as_str()).then_some((k.as_str(), arg))
+    INTRINSICS
+        .contains(&k.as_str())
+        .then_some((k.as_str(), arg))
 }
 
 fn text(v: &Value) -> Option<String> {
@@ -125,10 +127,14 @@ impl Resolver<'_> {
             "Fn::Join" => {
                 let parts = arg.as_array().filter(|a| a.len() == 2);
                 let Some(parts) = parts else {
-                    return Some(self.fail(path, "Fn::Join (expected [delimiter, [values]])".into()));
+                    return Some(
+                        self.fail(path, "Fn::Join (expected [delimiter, [values]])".into()),
+                    );
                 };
                 let delim = text(&parts[0]).unwrap_or_default();
-                let list = self.resolve(&parts[1], path).unwrap_or(Value::Array(vec![]));
+                let list = self
+                    .resolve(&parts[1], path)
+                    .unwrap_or(Value::Array(vec![]));
                 let items: Vec<String> = list
                     .as_array()
                     .map(|a| a.iter().filter_map(text).collect())
@@ -153,10 +159,15 @@ impl Resolver<'_> {
             "Fn::Split" => {
                 let parts = arg.as_array().filter(|a| a.len() == 2);
                 let Some(parts) = parts else {
-                    return Some(self.fail(path, "Fn::Split (expected [delimiter, string])".into()));
+                    return Some(
+                        self.fail(path, "Fn::Split (expected [delimiter, string])".into()),
+                    );
                 };
                 let delim = text(&parts[0]).unwrap_or_default();
-                let s = self.resolve(&parts[1], path).and_then(|v| text(&v)).unwrap_or_default();
+                let s = self
+                    .resolve(&parts[1], path)
+                    .and_then(|v| text(&v))
+                    .unwrap_or_default();
                 if delim.is_empty() {
                     return Some(self.fail(path, "Fn::Split (empty delimiter)".into()));
                 }
@@ -165,7 +176,9 @@ impl Resolver<'_> {
             "Fn::If" => {
                 let parts = arg.as_array().filter(|a| a.len() == 3);
                 let Some(parts) = parts else {
-                    return Some(self.fail(path, "Fn::If (expected [condition, then, else])".into()));
+                    return Some(
+                        self.fail(path, "Fn::If (expected [condition, then, else])".into()),
+                    );
                 };
                 let name = text(&parts[0]).unwrap_or_default();
                 match self.condition_named(&name, path) {
@@ -180,16 +193,23 @@ impl Resolver<'_> {
                         .filter_map(|k| self.resolve(k, path).and_then(|k| text(&k)))
                         .collect()
                 });
-                let found = keys.as_ref().filter(|k| k.len() == 3).and_then(|k| {
-                    self.mappings.get(&k[0])?.get(&k[1])?.get(&k[2]).cloned()
-                });
+                let found = keys
+                    .as_ref()
+                    .filter(|k| k.len() == 3)
+                    .and_then(|k| self.mappings.get(&k[0])?.get(&k[1])?.get(&k[2]).cloned());
                 match found {
                     Some(v) => v,
-                    None => self.fail(path, format!("Fn::FindInMap {}", Value::from(keys.unwrap_or_default()))),
+                    None => self.fail(
+                        path,
+                        format!("Fn::FindInMap {}", Value::from(keys.unwrap_or_default())),
+                    ),
                 }
             }
             "Fn::ImportValue" => {
-                let name = self.resolve(arg, path).and_then(|n| text(&n)).unwrap_or_default();
+                let name = self
+                    .resolve(arg, path)
+                    .and_then(|n| text(&n))
+                    .unwrap_or_default();
                 match self.params.get(&name) {
                     Some(v) => v.clone(),
                     None => self.fail(path, format!("Fn::ImportValue {name} (an export of another stack; give --parameter {name}=VALUE)")),
@@ -263,7 +283,12 @@ impl Resolver<'_> {
                 text(&a[0]).unwrap_or_default(),
                 a[1].as_object().cloned().unwrap_or_default(),
             ),
-            _ => return self.fail(path, "Fn::Sub (expected a string or [string, {vars}])".into()),
+            _ => {
+                return self.fail(
+                    path,
+                    "Fn::Sub (expected a string or [string, {vars}])".into(),
+                );
+            }
         };
         let mut out = String::new();
         let mut rest = template.as_str();
@@ -312,8 +337,12 @@ impl Resolver<'_> {
                 let b = self.resolve(&args[1], path)?;
                 Some(text(&a)? == text(&b)?)
             }
-            "Fn::And" => args.iter().try_fold(true, |acc, c| Some(acc & self.condition(c, path)?)),
-            "Fn::Or" => args.iter().try_fold(false, |acc, c| Some(acc | self.condition(c, path)?)),
+            "Fn::And" => args
+                .iter()
+                .try_fold(true, |acc, c| Some(acc & self.condition(c, path)?)),
+            "Fn::Or" => args
+                .iter()
+                .try_fold(false, |acc, c| Some(acc | self.condition(c, path)?)),
             "Fn::Not" if args.len() == 1 => self.condition(&args[0], path).map(|b| !b),
             _ => None,
         }
@@ -332,7 +361,11 @@ mod tests {
         let mappings = json!({"Env": {"prod": {"Count": 3}}});
         let conditions = json!({"IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}});
         let mut r = Resolver {
-            params: [("Stage".to_string(), json!("prod")), ("AWS::Region".to_string(), json!("eu-west-1"))].into(),
+            params: [
+                ("Stage".to_string(), json!("prod")),
+                ("AWS::Region".to_string(), json!("eu-west-1")),
+            ]
+            .into(),
             resources: resources.as_object().unwrap(),
             mappings: mappings.as_object().unwrap(),
             conditions: conditions.as_object().unwrap(),
@@ -345,7 +378,10 @@ mod tests {
             "gone": {"Ref": "AWS::NoValue"}, "role": {"Fn::GetAtt": ["Role", "Arn"]}});
         let out = r.resolve(&v, "P").unwrap();
         assert_eq!(out["td"], "web");
-        assert_eq!(out["img"], "acct.dkr.ecr.eu-west-1.amazonaws.com/${Literal}");
+        assert_eq!(
+            out["img"],
+            "acct.dkr.ecr.eu-west-1.amazonaws.com/${Literal}"
+        );
         assert_eq!((&out["j"], &out["n"]), (&json!("prod-x"), &json!(3)));
         assert!(out.get("gone").is_none());
         assert_eq!(r.unresolved.len(), 1);

@@ -262,7 +262,13 @@ pub fn import_documents(docs: &[Document], options: &Options) -> Imported {
             &mut report,
         );
         let mut spec = Value::Object(std::mem::take(&mut raw.spec));
-        defaults::strip(check::request_shape(raw.kind.as_str()), &mut spec, "", &scope, &mut report);
+        defaults::strip(
+            check::request_shape(raw.kind.as_str()),
+            &mut spec,
+            "",
+            &scope,
+            &mut report,
+        );
         let mut metadata = json!({ "name": dns_label(&name) });
         if let Some(ns) = &options.namespace {
             metadata["namespace"] = json!(ns);
@@ -363,7 +369,11 @@ fn fill_in(raws: &mut [(String, Raw)], options: &Options, report: &mut Report) {
     for (source, raw) in raws.iter_mut() {
         if raw.kind == Kind::TaskDefinition && raw.name.is_none() {
             let (family, from) = stem_or(source, &options.task_definition);
-            raw.notes.push(("family".into(), Fate::FilledIn, format!("'{family}' from {from}")));
+            raw.notes.push((
+                "family".into(),
+                Fate::FilledIn,
+                format!("'{family}' from {from}"),
+            ));
             raw.spec.insert("family".into(), json!(family));
             raw.name = Some(family);
         }
@@ -376,7 +386,11 @@ fn fill_in(raws: &mut [(String, Raw)], options: &Options, report: &mut Report) {
     for (source, raw) in raws.iter_mut() {
         if raw.kind == Kind::Service && raw.name.is_none() {
             let (name, from) = stem_or(source, &options.name);
-            raw.notes.push(("serviceName".into(), Fate::FilledIn, format!("'{name}' from {from}")));
+            raw.notes.push((
+                "serviceName".into(),
+                Fate::FilledIn,
+                format!("'{name}' from {from}"),
+            ));
             raw.spec.insert("serviceName".into(), json!(name));
             raw.name = Some(name);
         }
@@ -387,28 +401,56 @@ fn fill_in(raws: &mut [(String, Raw)], options: &Options, report: &mut Report) {
                 .is_none_or(|t| t.as_str().is_none_or(str::is_empty));
             if empty {
                 let (td, from) = match (&options.task_definition, families.as_slice()) {
-                    (Some(t), _) => (aws_cli::short_task_definition(t), "the command line".to_string()),
-                    (None, [only]) => (only.clone(), "the only task definition in the input".to_string()),
+                    (Some(t), _) => (
+                        aws_cli::short_task_definition(t),
+                        "the command line".to_string(),
+                    ),
+                    (None, [only]) => (
+                        only.clone(),
+                        "the only task definition in the input".to_string(),
+                    ),
                     (None, _) => (file_stem(source), "the file name".to_string()),
                 };
-                raw.notes.push(("taskDefinition".into(), Fate::FilledIn, format!("'{td}' from {from}")));
+                raw.notes.push((
+                    "taskDefinition".into(),
+                    Fate::FilledIn,
+                    format!("'{td}' from {from}"),
+                ));
                 raw.spec.insert("taskDefinition".into(), json!(td));
             }
             if let Some(c) = &options.cluster
-                && raw.spec.get("cluster").is_none_or(|c| c.as_str().is_none_or(str::is_empty))
+                && raw
+                    .spec
+                    .get("cluster")
+                    .is_none_or(|c| c.as_str().is_none_or(str::is_empty))
             {
-                raw.notes.push(("cluster".into(), Fate::FilledIn, format!("'{c}' from the command line")));
-                raw.spec.insert("cluster".into(), json!(crate::translate::refs::cluster_name(c)));
+                raw.notes.push((
+                    "cluster".into(),
+                    Fate::FilledIn,
+                    format!("'{c}' from the command line"),
+                ));
+                raw.spec.insert(
+                    "cluster".into(),
+                    json!(crate::translate::refs::cluster_name(c)),
+                );
             }
         }
         if raw.kind == Kind::Task && raw.name.is_none() {
-            let td = raw.spec.get("taskDefinition").and_then(Value::as_str).unwrap_or_default();
+            let td = raw
+                .spec
+                .get("taskDefinition")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let (family, _) = crate::translate::refs::parse_task_definition_ref(td);
             raw.name = Some(format!("{family}-task"));
         }
         if raw.kind == Kind::Cluster && raw.name.is_none() {
             let (name, from) = stem_or(source, &options.cluster);
-            raw.notes.push(("clusterName".into(), Fate::FilledIn, format!("'{name}' from {from}")));
+            raw.notes.push((
+                "clusterName".into(),
+                Fate::FilledIn,
+                format!("'{name}' from {from}"),
+            ));
             raw.name = Some(name);
         }
     }
@@ -428,8 +470,19 @@ mod tests {
         let spec = &out.resources[0]["spec"];
         assert!(spec.get("revision").is_none() && spec.get("status").is_none());
         assert_eq!(spec["tags"][0]["key"], "team");
-        let stripped: Vec<_> = out.report.of(Fate::Stripped).map(|e| e.path.as_str()).collect();
-        assert_eq!(stripped, ["taskDefinition.revision", "taskDefinition.status", "taskDefinition.taskDefinitionArn"]);
+        let stripped: Vec<_> = out
+            .report
+            .of(Fate::Stripped)
+            .map(|e| e.path.as_str())
+            .collect();
+        assert_eq!(
+            stripped,
+            [
+                "taskDefinition.revision",
+                "taskDefinition.status",
+                "taskDefinition.taskDefinitionArn"
+            ]
+        );
     }
 
     #[test]
@@ -453,17 +506,42 @@ mod tests {
 
     #[test]
     fn a_nameless_service_is_filled_in_from_flags_or_the_file_name() {
-        let doc = |source: &str, value: Value| Document { source: source.into(), value };
+        let doc = |source: &str, value: Value| Document {
+            source: source.into(),
+            value,
+        };
         let docs = [
-            doc("deploy/ecs-task-def.json", json!({"family": "api", "containerDefinitions": [{"name": "api", "image": "api:1", "memory": 256}]})),
-            doc("deploy/ecs-service-def.json", json!({"desiredCount": 2, "launchType": "FARGATE"})),
+            doc(
+                "deploy/ecs-task-def.json",
+                json!({"family": "api", "containerDefinitions": [{"name": "api", "image": "api:1", "memory": 256}]}),
+            ),
+            doc(
+                "deploy/ecs-service-def.json",
+                json!({"desiredCount": 2, "launchType": "FARGATE"}),
+            ),
         ];
         let out = import_documents(&docs, &Options::default());
         assert!(out.report.is_ok(), "{:#?}", out.report);
         let svc = &out.resources[1];
-        assert_eq!((svc["metadata"]["name"].as_str(), svc["spec"]["taskDefinition"].as_str()), (Some("ecs-service-def"), Some("api")));
-        let opts = Options { name: Some("web".into()), cluster: Some("prod".into()), ..Options::default() };
-        let out = import_documents(&docs[1..], &Options { task_definition: Some("web:3".into()), ..opts });
+        assert_eq!(
+            (
+                svc["metadata"]["name"].as_str(),
+                svc["spec"]["taskDefinition"].as_str()
+            ),
+            (Some("ecs-service-def"), Some("api"))
+        );
+        let opts = Options {
+            name: Some("web".into()),
+            cluster: Some("prod".into()),
+            ..Options::default()
+        };
+        let out = import_documents(
+            &docs[1..],
+            &Options {
+                task_definition: Some("web:3".into()),
+                ..opts
+            },
+        );
         let svc = &out.resources[0];
         assert_eq!(svc["spec"]["serviceName"], "web");
         assert_eq!(svc["spec"]["taskDefinition"], "web:3");
@@ -476,6 +554,10 @@ mod tests {
         let v = json!({"family": "web", "cpu": "{{ must_env `CPU` }}", "containerDefinitions": [{"name": "web", "image": "${IMAGE}"}]});
         let err = import(&v, None).unwrap_err();
         assert!(err.contains("2 template placeholder(s)"), "{err}");
-        assert!(err.contains("cpu: {{ must_env `CPU` }}") && err.contains("containerDefinitions[0].image: ${IMAGE}"), "{err}");
+        assert!(
+            err.contains("cpu: {{ must_env `CPU` }}")
+                && err.contains("containerDefinitions[0].image: ${IMAGE}"),
+            "{err}"
+        );
     }
 }

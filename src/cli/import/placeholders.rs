@@ -32,7 +32,8 @@ pub struct Leftover {
 
 fn is_name(s: &str) -> bool {
     let mut c = s.chars();
-    c.next().is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+    c.next()
+        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
         && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
 }
 
@@ -48,7 +49,10 @@ fn placeholder_at(s: &str, vars: &Vars) -> Option<(usize, Result<String, ()>)> {
     let var = |n: &str| vars.get(n).cloned().ok_or(());
     if let Some(rest) = s.strip_prefix("{{") {
         let end = rest.find("}}")?;
-        let inner = rest[..end].trim().trim_start_matches('-').trim_end_matches('-');
+        let inner = rest[..end]
+            .trim()
+            .trim_start_matches('-')
+            .trim_end_matches('-');
         let len = 2 + end + 2;
         return Some((len, go_template(inner.trim(), vars)));
     }
@@ -269,22 +273,47 @@ mod tests {
             "cmd": {"command": ["sh", "-c", "echo ${PORT}"]}, "g": "{{ tfstate `x` }}"});
         let left = substitute(
             &mut v,
-            &vars(&[("REPO", "r"), ("A", "1"), ("C", "3"), ("D", "4"), ("IMAGE1_NAME", "img")]),
+            &vars(&[
+                ("REPO", "r"),
+                ("A", "1"),
+                ("C", "3"),
+                ("D", "4"),
+                ("IMAGE1_NAME", "img"),
+            ]),
             "",
         );
         assert_eq!(v["image"], "r:latest");
-        assert_eq!((&v["a"], &v["b"], &v["c"], &v["d"], &v["e"], &v["f"]), (&json!("1"), &json!("dflt"), &json!("3"), &json!("4"), &json!("img"), &json!("")));
-        assert_eq!(v["keep"], "arn:aws:iam::<aws_account_id>:role/x __init__ $HOME");
+        assert_eq!(
+            (&v["a"], &v["b"], &v["c"], &v["d"], &v["e"], &v["f"]),
+            (
+                &json!("1"),
+                &json!("dflt"),
+                &json!("3"),
+                &json!("4"),
+                &json!("img"),
+                &json!("")
+            )
+        );
+        assert_eq!(
+            v["keep"],
+            "arn:aws:iam::<aws_account_id>:role/x __init__ $HOME"
+        );
         assert_eq!(left.len(), 2, "{left:?}");
         assert_eq!(left[0].path, "cmd.command[2]");
         assert!(left[0].maybe_shell);
-        assert_eq!((left[1].path.as_str(), left[1].placeholder.as_str()), ("g", "{{ tfstate `x` }}"));
+        assert_eq!(
+            (left[1].path.as_str(), left[1].placeholder.as_str()),
+            ("g", "{{ tfstate `x` }}")
+        );
     }
 
     #[test]
     fn bare_placeholders_are_quoted_so_templates_parse() {
         let t = quote_bare("{\"cpu\": {{ must_env `CPU` }}, \"s\": \"{{ x }}\", \"n\": ${N}}");
-        assert_eq!(t, "{\"cpu\": \"{{ must_env `CPU` }}\", \"s\": \"{{ x }}\", \"n\": \"${N}\"}");
+        assert_eq!(
+            t,
+            "{\"cpu\": \"{{ must_env `CPU` }}\", \"s\": \"{{ x }}\", \"n\": \"${N}\"}"
+        );
         let y = quote_bare("cpu: {{ must_env `CPU` }}\nimage: \"{{ env `I` }}\"\n");
         assert_eq!(y, "cpu: '{{ must_env `CPU` }}'\nimage: \"{{ env `I` }}\"\n");
     }

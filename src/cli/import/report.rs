@@ -159,8 +159,16 @@ impl Report {
         }
         let mut out = String::new();
         for (source, resource) in groups {
-            let what = if resource.is_empty() { "(input)" } else { resource };
-            let from = if source.is_empty() { "every source" } else { source };
+            let what = if resource.is_empty() {
+                "(input)"
+            } else {
+                resource
+            };
+            let from = if source.is_empty() {
+                "every source"
+            } else {
+                source
+            };
             out.push_str(&format!("{what} from {from}:\n"));
             for e in self
                 .entries
@@ -212,7 +220,10 @@ mod tests {
         r.refuse("f.json", "", "bad");
         assert!(!r.is_ok());
         let text = r.to_text();
-        assert!(text.contains("stripped  taskDefinition.ipcMode: empty string"), "{text}");
+        assert!(
+            text.contains("stripped  taskDefinition.ipcMode: empty string"),
+            "{text}"
+        );
         assert!(text.ends_with("0 warned, 1 refused\n"), "{text}");
         assert_eq!(r.to_json()["entries"][1]["fate"], "refused");
     }

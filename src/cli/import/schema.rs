@@ -54,7 +54,12 @@ pub fn fit(
     report: &mut Report,
 ) {
     let Some(schema) = spec_schemas().get(kind) else {
-        report.add(scope, "", Fate::Refused, format!("no schema for kind {kind}"));
+        report.add(
+            scope,
+            "",
+            Fate::Refused,
+            format!("no schema for kind {kind}"),
+        );
         return;
     };
     let mut cx = Cx { scope, report };
@@ -249,11 +254,7 @@ fn fit_value(
                 other => other,
             };
             let found = kind_of(other);
-            cx.note(
-                rel,
-                Fate::Refused,
-                format!("expected {t}, found {found}"),
-            );
+            cx.note(rel, Fate::Refused, format!("expected {t}, found {found}"));
             true
         }
     }
@@ -308,7 +309,11 @@ fn fit_string(
         }
         other => {
             let found = kind_of(other);
-            cx.note(rel, Fate::Refused, format!("expected a string, found {found}"));
+            cx.note(
+                rel,
+                Fate::Refused,
+                format!("expected a string, found {found}"),
+            );
             return true;
         }
     };
@@ -359,12 +364,20 @@ fn fit_integer(v: &mut Value, schema: &Value, rel: &str, cx: &mut Cx) -> bool {
                 f as i64
             }
             _ => {
-                cx.note(rel, Fate::Refused, format!("must be a whole number, found {n}"));
+                cx.note(
+                    rel,
+                    Fate::Refused,
+                    format!("must be a whole number, found {n}"),
+                );
                 return true;
             }
         },
         Value::String(s) if s.is_empty() => {
-            cx.note(rel, Fate::Stripped, "empty string for a number: treated as absent".into());
+            cx.note(
+                rel,
+                Fate::Stripped,
+                "empty string for a number: treated as absent".into(),
+            );
             return false;
         }
         Value::String(s) => match s.trim().parse::<i64>() {
@@ -373,18 +386,30 @@ fn fit_integer(v: &mut Value, schema: &Value, rel: &str, cx: &mut Cx) -> bool {
                 n
             }
             Err(_) => {
-                cx.note(rel, Fate::Refused, format!("expected a whole number, found the string \"{s}\""));
+                cx.note(
+                    rel,
+                    Fate::Refused,
+                    format!("expected a whole number, found the string \"{s}\""),
+                );
                 return true;
             }
         },
         other => {
             let found = kind_of(other);
-            cx.note(rel, Fate::Refused, format!("expected a whole number, found {found}"));
+            cx.note(
+                rel,
+                Fate::Refused,
+                format!("expected a whole number, found {found}"),
+            );
             return true;
         }
     };
     if int32 && i32::try_from(n).is_err() {
-        cx.note(rel, Fate::Refused, format!("{n} is out of the 32-bit integer range the API takes"));
+        cx.note(
+            rel,
+            Fate::Refused,
+            format!("{n} is out of the 32-bit integer range the API takes"),
+        );
         return true;
     }
     *v = Value::Number(n.into());
@@ -396,18 +421,30 @@ fn fit_number(v: &mut Value, rel: &str, cx: &mut Cx) -> bool {
         Value::Number(_) => true,
         Value::String(s) => match s.trim().parse::<f64>().ok().and_then(Number::from_f64) {
             Some(n) => {
-                cx.note(rel, Fate::Converted, format!("the API takes a number here: the string \"{s}\" written as {n}"));
+                cx.note(
+                    rel,
+                    Fate::Converted,
+                    format!("the API takes a number here: the string \"{s}\" written as {n}"),
+                );
                 *v = Value::Number(n);
                 true
             }
             None => {
-                cx.note(rel, Fate::Refused, format!("expected a number, found the string \"{s}\""));
+                cx.note(
+                    rel,
+                    Fate::Refused,
+                    format!("expected a number, found the string \"{s}\""),
+                );
                 true
             }
         },
         other => {
             let found = kind_of(other);
-            cx.note(rel, Fate::Refused, format!("expected a number, found {found}"));
+            cx.note(
+                rel,
+                Fate::Refused,
+                format!("expected a number, found {found}"),
+            );
             true
         }
     }
@@ -417,13 +454,21 @@ fn fit_boolean(v: &mut Value, rel: &str, cx: &mut Cx) -> bool {
     match &*v {
         Value::Bool(_) => true,
         Value::String(s) if s == "true" || s == "false" => {
-            cx.note(rel, Fate::Converted, format!("the API takes a boolean here: the string \"{s}\" written as {s}"));
+            cx.note(
+                rel,
+                Fate::Converted,
+                format!("the API takes a boolean here: the string \"{s}\" written as {s}"),
+            );
             *v = Value::Bool(s == "true");
             true
         }
         other => {
             let found = kind_of(other);
-            cx.note(rel, Fate::Refused, format!("expected true or false, found {found}"));
+            cx.note(
+                rel,
+                Fate::Refused,
+                format!("expected true or false, found {found}"),
+            );
             true
         }
     }

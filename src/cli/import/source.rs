@@ -149,7 +149,11 @@ mod tests {
 
     #[test]
     fn templates_with_bare_placeholders_parse() {
-        let docs = parse("{\"family\": \"web\", \"cpu\": {{ must_env `CPU` }}}", "t.json").unwrap();
+        let docs = parse(
+            "{\"family\": \"web\", \"cpu\": {{ must_env `CPU` }}}",
+            "t.json",
+        )
+        .unwrap();
         assert_eq!(docs[0].value["cpu"], "{{ must_env `CPU` }}");
         assert!(parse("{\"a\": ", "t.json").is_err());
     }

@@ -55,8 +55,16 @@ fn collect(module: &Value, base: &str, out: &mut Vec<Resource>) {
                 .get("address")
                 .and_then(Value::as_str)
                 .map_or_else(|| format!("{base}.resources[{i}]"), str::to_string),
-            ty: r.get("type").and_then(Value::as_str).unwrap_or_default().into(),
-            values: r.get("values").and_then(Value::as_object).cloned().unwrap_or_default(),
+            ty: r
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .into(),
+            values: r
+                .get("values")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
         });
     }
     for (i, child) in module
@@ -74,7 +82,11 @@ fn collect(module: &Value, base: &str, out: &mut Vec<Resource>) {
 fn tags(v: Option<Value>) -> Option<Value> {
     let m = v?.as_object()?.clone();
     (!m.is_empty()).then(|| {
-        Value::Array(m.into_iter().map(|(k, v)| json!({"key": k, "value": v})).collect())
+        Value::Array(
+            m.into_iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect(),
+        )
     })
 }
 
@@ -85,15 +97,30 @@ pub fn convert(doc: &Value) -> Result<Converted, String> {
         None => (&doc["planned_values"], "planned_values"),
     };
     let mut resources = Vec::new();
-    collect(&root["root_module"], &format!("{key}.root_module"), &mut resources);
+    collect(
+        &root["root_module"],
+        &format!("{key}.root_module"),
+        &mut resources,
+    );
     let mut out = Converted::default();
     // Values a plan cannot know yet.
-    for change in doc.get("resource_changes").and_then(Value::as_array).into_iter().flatten() {
-        let ty = change.get("type").and_then(Value::as_str).unwrap_or_default();
+    for change in doc
+        .get("resource_changes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let ty = change
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !ty.starts_with("aws_ecs_") && !ty.starts_with("aws_appautoscaling_") {
             continue;
         }
-        let address = change.get("address").and_then(Value::as_str).unwrap_or_default();
+        let address = change
+            .get("address")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if let Some(Value::Object(unknown)) = change.pointer("/change/after_unknown") {
             for (k, v) in unknown {
                 if v == &Value::Bool(true) && !TERRAFORM_ONLY.contains(&k.as_str()) {
@@ -105,20 +132,32 @@ pub fn convert(doc: &Value) -> Result<Converted, String> {
     let service_names: Vec<(String, String)> = resources
         .iter()
         .filter(|r| r.ty == "aws_ecs_service")
-        .filter_map(|r| Some((r.address.clone(), r.values.get("name")?.as_str()?.to_string())))
+        .filter_map(|r| {
+            Some((
+                r.address.clone(),
+                r.values.get("name")?.as_str()?.to_string(),
+            ))
+        })
         .collect();
     let mut scaling: std::collections::BTreeMap<String, Map<String, Value>> = Default::default();
     let aimed_at = |v: &Map<String, Value>| {
         let rid = v.get("resource_id").and_then(Value::as_str)?;
         let name = rid.strip_prefix("service/")?.rsplit('/').next()?;
-        service_names.iter().find(|(_, n)| n == name).map(|(a, _)| a.clone())
+        service_names
+            .iter()
+            .find(|(_, n)| n == name)
+            .map(|(a, _)| a.clone())
     };
     for r in &resources {
         let prefix = format!("{}.values", r.address);
         match r.ty.as_str() {
             "aws_appautoscaling_target" | "aws_appautoscaling_policy" => {
                 let Some(svc) = aimed_at(&r.values) else {
-                    out.notes.push((r.address.clone(), Fate::Stripped, "aimed at no aws_ecs_service of this state: not imported".into()));
+                    out.notes.push((
+                        r.address.clone(),
+                        Fate::Stripped,
+                        "aimed at no aws_ecs_service of this state: not imported".into(),
+                    ));
                     continue;
                 };
                 let block = scaling.entry(svc.clone()).or_default();
@@ -129,30 +168,69 @@ pub fn convert(doc: &Value) -> Result<Converted, String> {
                         }
                     }
                     if r.values.get("scheduled_action").is_some() {
-                        out.notes.push((format!("{prefix}.scheduled_action"), Fate::Warned, "scheduled scaling has no Kubernetes form here: not imported".into()));
+                        out.notes.push((
+                            format!("{prefix}.scheduled_action"),
+                            Fate::Warned,
+                            "scheduled scaling has no Kubernetes form here: not imported".into(),
+                        ));
                     }
                 } else {
-                    let step = r.values.get("policy_type").and_then(Value::as_str) == Some("StepScaling");
+                    let step =
+                        r.values.get("policy_type").and_then(Value::as_str) == Some("StepScaling");
                     let (list, config) = if step {
                         ("step_scaling_policies", "step_scaling_policy_configuration")
                     } else {
-                        ("target_tracking_scaling_policies", "target_tracking_scaling_policy_configuration")
+                        (
+                            "target_tracking_scaling_policies",
+                            "target_tracking_scaling_policy_configuration",
+                        )
                     };
                     let mut policy = match r.values.get(config) {
-                        Some(Value::Array(a)) => a.first().and_then(Value::as_object).cloned().unwrap_or_default(),
+                        Some(Value::Array(a)) => a
+                            .first()
+                            .and_then(Value::as_object)
+                            .cloned()
+                            .unwrap_or_default(),
                         Some(Value::Object(m)) => m.clone(),
                         _ => Map::new(),
                     };
-                    policy.insert("policy_name".into(), r.values.get("name").cloned().unwrap_or(json!(r.address)));
+                    policy.insert(
+                        "policy_name".into(),
+                        r.values.get("name").cloned().unwrap_or(json!(r.address)),
+                    );
                     if let Value::Array(a) = block.entry(list).or_insert(json!([])) {
                         a.push(Value::Object(policy));
                     }
                 }
                 out.notes.push((r.address.clone(), Fate::Converted, format!("→ the spec.autoscaling of {svc} (resource_id, scalable_dimension and service_namespace name the service)")));
-                const USED: &[&str] = &["resource_id", "scalable_dimension", "service_namespace", "min_capacity", "max_capacity", "suspended_state", "scheduled_action", "name", "policy_type", "target_tracking_scaling_policy_configuration", "step_scaling_policy_configuration"];
-                let rest: Vec<&str> = r.values.keys().map(String::as_str).filter(|k| !USED.contains(k)).collect();
+                const USED: &[&str] = &[
+                    "resource_id",
+                    "scalable_dimension",
+                    "service_namespace",
+                    "min_capacity",
+                    "max_capacity",
+                    "suspended_state",
+                    "scheduled_action",
+                    "name",
+                    "policy_type",
+                    "target_tracking_scaling_policy_configuration",
+                    "step_scaling_policy_configuration",
+                ];
+                let rest: Vec<&str> = r
+                    .values
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|k| !USED.contains(k))
+                    .collect();
                 if !rest.is_empty() {
-                    out.notes.push((r.address.clone(), Fate::Stripped, format!("{}: computed, or no Kubernetes form (the HPA needs no role or alarm)", rest.join(", "))));
+                    out.notes.push((
+                        r.address.clone(),
+                        Fate::Stripped,
+                        format!(
+                            "{}: computed, or no Kubernetes form (the HPA needs no role or alarm)",
+                            rest.join(", ")
+                        ),
+                    ));
                 }
             }
             _ => {}
@@ -166,7 +244,11 @@ pub fn convert(doc: &Value) -> Result<Converted, String> {
             "aws_ecs_cluster" => Kind::Cluster,
             "aws_appautoscaling_target" | "aws_appautoscaling_policy" => continue,
             other => {
-                out.notes.push((r.address.clone(), Fate::Stripped, format!("{other} is not an ECS resource: not imported")));
+                out.notes.push((
+                    r.address.clone(),
+                    Fate::Stripped,
+                    format!("{other} is not an ECS resource: not imported"),
+                ));
                 continue;
             }
         };
@@ -179,7 +261,11 @@ pub fn convert(doc: &Value) -> Result<Converted, String> {
         }
         if let Some(t) = tags(v.shift_remove("tags")) {
             v.insert("tags".into(), t);
-            notes.push(("tags".into(), Fate::Converted, "the provider's tag map written as the API's [{key, value}]".into()));
+            notes.push((
+                "tags".into(),
+                Fate::Converted,
+                "the provider's tag map written as the API's [{key, value}]".into(),
+            ));
         }
         let renames: &[(&str, &str)] = match kind {
             Kind::TaskDefinition => task_definition(&mut v, &mut notes)?,
@@ -188,7 +274,13 @@ pub fn convert(doc: &Value) -> Result<Converted, String> {
                 if let Some(block) = scaling.remove(&r.address) {
                     v.insert("autoscaling".into(), Value::Object(block));
                 }
-                &[("name", "serviceName"), ("iam_role", "role"), ("ordered_placement_strategy", "placementStrategy"), ("load_balancer", "loadBalancers"), ("capacity_provider_strategy", "capacityProviderStrategy")]
+                &[
+                    ("name", "serviceName"),
+                    ("iam_role", "role"),
+                    ("ordered_placement_strategy", "placementStrategy"),
+                    ("load_balancer", "loadBalancers"),
+                    ("capacity_provider_strategy", "capacityProviderStrategy"),
+                ]
             }
             _ => &[("name", "clusterName"), ("setting", "settings")],
         };
@@ -198,10 +290,22 @@ pub fn convert(doc: &Value) -> Result<Converted, String> {
         let mut raw = match kind {
             Kind::TaskDefinition => aws_cli::task_definition(spec, &prefix),
             Kind::Service => aws_cli::service(spec, &prefix),
-            _ => Raw::new(kind, spec.get("clusterName").and_then(Value::as_str).map(str::to_string), spec, &prefix, &[]),
+            _ => Raw::new(
+                kind,
+                spec.get("clusterName")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                spec,
+                &prefix,
+                &[],
+            ),
         };
         if renamed > 0 {
-            notes.push((String::new(), Fate::Converted, format!("{renamed} provider attribute(s) written as the API's camelCase members")));
+            notes.push((
+                String::new(),
+                Fate::Converted,
+                format!("{renamed} provider attribute(s) written as the API's camelCase members"),
+            ));
         }
         raw.notes.extend(notes);
         out.raws.push(raw);
@@ -209,12 +313,21 @@ pub fn convert(doc: &Value) -> Result<Converted, String> {
     Ok(out)
 }
 
-fn task_definition(v: &mut Map<String, Value>, notes: &mut Vec<(String, Fate, String)>) -> Result<&'static [(&'static str, &'static str)], String> {
+fn task_definition(
+    v: &mut Map<String, Value>,
+    notes: &mut Vec<(String, Fate, String)>,
+) -> Result<&'static [(&'static str, &'static str)], String> {
     // container_definitions is the API's JSON, as a string (provider docs).
     if let Some(Value::String(s)) = v.shift_remove("container_definitions") {
-        let parsed: Value = serde_json::from_str(&s).map_err(|e| format!("container_definitions: not the JSON list of container definitions: {e}"))?;
+        let parsed: Value = serde_json::from_str(&s).map_err(|e| {
+            format!("container_definitions: not the JSON list of container definitions: {e}")
+        })?;
         v.insert("containerDefinitions".into(), parsed);
-        notes.push(("container_definitions".into(), Fate::Converted, "the JSON string parsed as containerDefinitions".into()));
+        notes.push((
+            "container_definitions".into(),
+            Fate::Converted,
+            "the JSON string parsed as containerDefinitions".into(),
+        ));
     }
     // volume { host_path = "…" } is the API's host.sourcePath.
     if let Some(Value::Array(vols)) = v.get_mut("volume") {
@@ -222,14 +335,21 @@ fn task_definition(v: &mut Map<String, Value>, notes: &mut Vec<(String, Fate, St
             if let Some(obj) = vol.as_object_mut()
                 && let Some(p) = obj.shift_remove("host_path")
             {
+                let path = format!("volume[{i}].host_path");
                 if p.as_str().is_some_and(|s| !s.is_empty()) {
                     obj.insert("host".into(), json!({"sourcePath": p}));
-                    notes.push((format!("volume[{i}].host_path"), Fate::Converted, "written as host.sourcePath".into()));
+                    notes.push((path, Fate::Converted, "written as host.sourcePath".into()));
+                } else {
+                    notes.push((path, Fate::Stripped, "empty: no host path".into()));
                 }
             }
         }
     }
-    Ok(&[("volume", "volumes"), ("inference_accelerator", "inferenceAccelerators"), ("configure_at_launch", "configuredAtLaunch")])
+    Ok(&[
+        ("volume", "volumes"),
+        ("inference_accelerator", "inferenceAccelerators"),
+        ("configure_at_launch", "configuredAtLaunch"),
+    ])
 }
 
 fn service(v: &mut Map<String, Value>, notes: &mut Vec<(String, Fate, String)>) {
@@ -237,12 +357,19 @@ fn service(v: &mut Map<String, Value>, notes: &mut Vec<(String, Fate, String)>) 
     let mut dc = Map::new();
     for (from, to) in [
         ("deployment_maximum_percent", "maximumPercent"),
-        ("deployment_minimum_healthy_percent", "minimumHealthyPercent"),
+        (
+            "deployment_minimum_healthy_percent",
+            "minimumHealthyPercent",
+        ),
         ("deployment_circuit_breaker", "deploymentCircuitBreaker"),
         ("alarms", "alarms"),
     ] {
         if let Some(x) = v.shift_remove(from).filter(|x| !x.is_null()) {
-            notes.push((from.into(), Fate::Converted, format!("written as deploymentConfiguration.{to}")));
+            notes.push((
+                from.into(),
+                Fate::Converted,
+                format!("written as deploymentConfiguration.{to}"),
+            ));
             dc.insert(to.into(), x);
         }
     }
@@ -257,10 +384,20 @@ fn service(v: &mut Map<String, Value>, notes: &mut Vec<(String, Fate, String)>) 
         };
         if let Some(obj) = nc.as_object_mut() {
             if let Some(Value::Bool(b)) = obj.get("assign_public_ip").cloned() {
-                obj.insert("assign_public_ip".into(), json!(if b { "ENABLED" } else { "DISABLED" }));
+                obj.insert(
+                    "assign_public_ip".into(),
+                    json!(if b { "ENABLED" } else { "DISABLED" }),
+                );
             }
-            notes.push(("network_configuration".into(), Fate::Converted, "written as networkConfiguration.awsvpcConfiguration".into()));
-            v.insert("network_configuration".into(), json!({"awsvpc_configuration": nc}));
+            notes.push((
+                "network_configuration".into(),
+                Fate::Converted,
+                "written as networkConfiguration.awsvpcConfiguration".into(),
+            ));
+            v.insert(
+                "network_configuration".into(),
+                json!({"awsvpc_configuration": nc}),
+            );
         }
     }
     // The provider writes a cluster ARN and a task definition ARN.
@@ -270,8 +407,14 @@ fn service(v: &mut Map<String, Value>, notes: &mut Vec<(String, Fate, String)>) 
         v.shift_remove("cluster");
     }
     // A DAEMON service has no desired_count, the provider stores 0.
-    if v.get("scheduling_strategy").and_then(Value::as_str) == Some("DAEMON") && v.get("desired_count") == Some(&json!(0)) {
+    if v.get("scheduling_strategy").and_then(Value::as_str) == Some("DAEMON")
+        && v.get("desired_count") == Some(&json!(0))
+    {
         v.shift_remove("desired_count");
-        notes.push(("desired_count".into(), Fate::Stripped, "0 for a DAEMON service is the provider's placeholder".into()));
+        notes.push((
+            "desired_count".into(),
+            Fate::Stripped,
+            "0 for a DAEMON service is the provider's placeholder".into(),
+        ));
     }
 }
