@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::intrinsics::Resolver;
 use super::report::Fate;
-use super::{Converted, Kind, Raw, aws_cli, schema};
+use super::{Converted, Kind, Raw, aws_cli, rename};
 
 /// Whether `v` is a CloudFormation template.
 pub fn is_template(v: &Value) -> bool {
@@ -306,7 +306,7 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
             p.insert("Autoscaling".into(), Value::Object(block));
         }
         let mut props = r.resolve(&props, &prefix).unwrap_or(json!({}));
-        let renamed = schema::camel_case(&mut props, kind.as_str(), renames);
+        let renamed = rename::camel_case(&mut props, kind.as_str(), renames);
         let Value::Object(spec) = props else { continue };
         let mut raw = match kind {
             Kind::TaskDefinition => aws_cli::task_definition(spec, &prefix),

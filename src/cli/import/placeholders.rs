@@ -122,6 +122,29 @@ fn go_args(s: &str) -> Vec<String> {
     out
 }
 
+/// `--env-file` content: `VAR=value` lines, `#` comments, an optional `export `, values
+/// optionally in single or double quotes (the dotenv rules envsubst users keep).
+pub fn parse_env_file(text: &str) -> Vars {
+    let mut vars = Vars::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let v = v.trim();
+        let v = [('"', '"'), ('\'', '\'')]
+            .iter()
+            .find_map(|(a, b)| v.strip_prefix(*a).and_then(|v| v.strip_suffix(*b)))
+            .unwrap_or(v);
+        vars.insert(k.trim().to_string(), v.to_string());
+    }
+    vars
+}
+
 /// Substitute every placeholder in `s`; record those without a value.
 fn substitute_str(s: &str, vars: &Vars, path: &str, left: &mut Vec<Leftover>) -> String {
     let mut out = String::with_capacity(s.len());

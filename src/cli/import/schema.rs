@@ -9,12 +9,13 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use super::report::{Fate, Report, Scope, join};
+use super::scalars;
 
 /// The `spec` schema of each kind, from the generated CRDs.
-fn spec_schemas() -> &'static BTreeMap<String, Value> {
+pub fn spec_schemas() -> &'static BTreeMap<String, Value> {
     static SCHEMAS: OnceLock<BTreeMap<String, Value>> = OnceLock::new();
     SCHEMAS.get_or_init(|| {
         crate::crdgen::all()
@@ -32,13 +33,13 @@ fn spec_schemas() -> &'static BTreeMap<String, Value> {
 }
 
 /// The walk's context.
-struct Cx<'a> {
+pub(super) struct Cx<'a> {
     scope: &'a Scope,
     report: &'a mut Report,
 }
 
 impl Cx<'_> {
-    fn note(&mut self, rel: &str, fate: Fate, detail: String) {
+    pub(super) fn note(&mut self, rel: &str, fate: Fate, detail: String) {
         self.report.add(self.scope, rel, fate, detail);
     }
 }
@@ -66,94 +67,7 @@ pub fn fit(
     fit_object(spec, schema, "", read_only, &mut cx);
 }
 
-/// Rename PascalCase keys (CloudFormation's, Terraform's snake_case ones too) to the schema's
-/// camelCase members — matched ignoring case and `_`, so `EFSVolumeConfiguration` becomes
-/// `efsVolumeConfiguration` — leaving map keys (log options, docker labels) as written.
-/// `renames` are members whose names differ beyond case (`ClusterSettings` → `settings`).
-/// Returns how many keys were renamed.
-pub fn camel_case(v: &mut Value, kind: &str, renames: &[(&str, &str)]) -> usize {
-    match spec_schemas().get(kind) {
-        Some(schema) => rename(v, schema, renames, false),
-        None => 0,
-    }
-}
-
-/// `camel_case` for Terraform: snake_case attributes, singular block names (`volume`,
-/// `load_balancer`) for the API's plural lists, and nested blocks — lists of one object —
-/// where the API takes an object.
-pub fn camel_case_blocks(v: &mut Value, kind: &str, renames: &[(&str, &str)]) -> usize {
-    match spec_schemas().get(kind) {
-        Some(schema) => rename(v, schema, renames, true),
-        None => 0,
-    }
-}
-
-fn squash(s: &str) -> String {
-    s.chars()
-        .filter(|c| *c != '_')
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
-
-fn rename(v: &mut Value, schema: &Value, renames: &[(&str, &str)], blocks: bool) -> usize {
-    let mut n = 0;
-    if blocks && schema.get("type").and_then(Value::as_str) == Some("object") {
-        // A Terraform nested block: a list of (at most) one object.
-        if let Value::Array(items) = v
-            && items.len() <= 1
-        {
-            *v = items.pop().unwrap_or(Value::Null);
-        }
-    }
-    match v {
-        Value::Object(m) => {
-            let props = schema.get("properties").and_then(Value::as_object);
-            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
-            let entries: Vec<(String, Value)> = std::mem::take(m).into_iter().collect();
-            for (k, mut item) in entries {
-                let target = props.and_then(|p| {
-                    if p.contains_key(&k) {
-                        return Some(k.clone());
-                    }
-                    if let Some((_, to)) = renames.iter().find(|(from, _)| *from == k) {
-                        return Some(to.to_string());
-                    }
-                    let sk = squash(&k);
-                    p.keys()
-                        .find(|p| squash(p) == sk)
-                        .or_else(|| {
-                            let plural = format!("{sk}s");
-                            p.keys().find(|p| blocks && squash(p) == plural)
-                        })
-                        .cloned()
-                });
-                let key = target.clone().unwrap_or(k.clone());
-                if key != k {
-                    n += 1;
-                }
-                if let Some(sub) = target
-                    .as_ref()
-                    .and_then(|t| props.and_then(|p| p.get(t)))
-                    .or(additional)
-                {
-                    n += rename(&mut item, sub, renames, blocks);
-                }
-                m.insert(key, item);
-            }
-        }
-        Value::Array(items) => {
-            if let Some(item_schema) = schema.get("items") {
-                for item in items {
-                    n += rename(item, item_schema, renames, blocks);
-                }
-            }
-        }
-        _ => {}
-    }
-    n
-}
-
-fn kind_of(v: &Value) -> &'static str {
+pub(super) fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -244,9 +158,9 @@ fn fit_value(
             true
         }
         (Some("string"), _) => fit_string(v, schema, rel, key, in_map, cx),
-        (Some("integer"), _) => fit_integer(v, schema, rel, cx),
-        (Some("number"), _) => fit_number(v, rel, cx),
-        (Some("boolean"), _) => fit_boolean(v, rel, cx),
+        (Some("integer"), _) => scalars::fit_integer(v, schema, rel, cx),
+        (Some("number"), _) => scalars::fit_number(v, rel, cx),
+        (Some("boolean"), _) => scalars::fit_boolean(v, rel, cx),
         (Some(t), other) => {
             let t = match t {
                 "object" => "an object",
@@ -348,130 +262,6 @@ fn fit_string(
         return false;
     }
     true
-}
-
-fn fit_integer(v: &mut Value, schema: &Value, rel: &str, cx: &mut Cx) -> bool {
-    let int32 = schema.get("format").and_then(Value::as_str) == Some("int32");
-    let n: i64 = match &*v {
-        Value::Number(n) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
-                cx.note(
-                    rel,
-                    Fate::Converted,
-                    format!("the whole number {n} written as {}", f as i64),
-                );
-                f as i64
-            }
-            _ => {
-                cx.note(
-                    rel,
-                    Fate::Refused,
-                    format!("must be a whole number, found {n}"),
-                );
-                return true;
-            }
-        },
-        Value::String(s) if s.is_empty() => {
-            cx.note(
-                rel,
-                Fate::Stripped,
-                "empty string for a number: treated as absent".into(),
-            );
-            return false;
-        }
-        Value::String(s) => match s.trim().parse::<i64>() {
-            Ok(n) => {
-                cx.note(rel, Fate::Converted, format!("the API takes a number here (ECS API model type Integer): the string \"{s}\" written as {n}"));
-                n
-            }
-            Err(_) => {
-                cx.note(
-                    rel,
-                    Fate::Refused,
-                    format!("expected a whole number, found the string \"{s}\""),
-                );
-                return true;
-            }
-        },
-        other => {
-            let found = kind_of(other);
-            cx.note(
-                rel,
-                Fate::Refused,
-                format!("expected a whole number, found {found}"),
-            );
-            return true;
-        }
-    };
-    if int32 && i32::try_from(n).is_err() {
-        cx.note(
-            rel,
-            Fate::Refused,
-            format!("{n} is out of the 32-bit integer range the API takes"),
-        );
-        return true;
-    }
-    *v = Value::Number(n.into());
-    true
-}
-
-fn fit_number(v: &mut Value, rel: &str, cx: &mut Cx) -> bool {
-    match &*v {
-        Value::Number(_) => true,
-        Value::String(s) => match s.trim().parse::<f64>().ok().and_then(Number::from_f64) {
-            Some(n) => {
-                cx.note(
-                    rel,
-                    Fate::Converted,
-                    format!("the API takes a number here: the string \"{s}\" written as {n}"),
-                );
-                *v = Value::Number(n);
-                true
-            }
-            None => {
-                cx.note(
-                    rel,
-                    Fate::Refused,
-                    format!("expected a number, found the string \"{s}\""),
-                );
-                true
-            }
-        },
-        other => {
-            let found = kind_of(other);
-            cx.note(
-                rel,
-                Fate::Refused,
-                format!("expected a number, found {found}"),
-            );
-            true
-        }
-    }
-}
-
-fn fit_boolean(v: &mut Value, rel: &str, cx: &mut Cx) -> bool {
-    match &*v {
-        Value::Bool(_) => true,
-        Value::String(s) if s == "true" || s == "false" => {
-            cx.note(
-                rel,
-                Fate::Converted,
-                format!("the API takes a boolean here: the string \"{s}\" written as {s}"),
-            );
-            *v = Value::Bool(s == "true");
-            true
-        }
-        other => {
-            let found = kind_of(other);
-            cx.note(
-                rel,
-                Fate::Refused,
-                format!("expected true or false, found {found}"),
-            );
-            true
-        }
-    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 use serde_json::{Map, Value, json};
 
 use super::report::Fate;
-use super::{Converted, Kind, Raw, aws_cli, schema};
+use super::{Converted, Kind, Raw, aws_cli, rename};
 
 /// Whether `v` is `terraform show -json` output.
 pub fn is_show_json(v: &Value) -> bool {
@@ -285,7 +285,7 @@ pub fn convert(doc: &Value) -> Result<Converted, String> {
             _ => &[("name", "clusterName"), ("setting", "settings")],
         };
         let mut spec = Value::Object(v);
-        let renamed = schema::camel_case_blocks(&mut spec, kind.as_str(), renames);
+        let renamed = rename::camel_case_blocks(&mut spec, kind.as_str(), renames);
         let Value::Object(spec) = spec else { continue };
         let mut raw = match kind {
             Kind::TaskDefinition => aws_cli::task_definition(spec, &prefix),
