@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::translate::names::dns_label;
 
-use super::report::{Fate, Report, Scope};
+use super::report::{Fate, Report};
 use super::{Kind, Options, Raw, aws_cli, placeholders};
 
 /// The file name without its extensions: the default name of what a source leaves unnamed.
@@ -30,16 +30,10 @@ pub fn substitute(raws: &mut [(String, Raw)], options: &Options, report: &mut Re
         let mut spec = Value::Object(std::mem::take(&mut raw.spec));
         for l in placeholders::substitute(&mut spec, &options.vars, &raw.prefix) {
             if l.maybe_shell {
-                let scope = Scope {
-                    source: source.clone(),
-                    resource: format!(
-                        "{}/{}",
-                        raw.kind.as_str(),
-                        raw.name.as_deref().unwrap_or("")
-                    ),
-                    prefix: String::new(),
-                };
-                report.add(&scope, &l.path, Fate::Warned, format!("{} left as is: the container's shell expands it at run time; if it is a template placeholder, give it with --set", l.placeholder));
+                // Noted on the resource, under the name it ends up with.
+                let rel = l.path.strip_prefix(raw.prefix.as_str()).unwrap_or(&l.path);
+                let rel = rel.strip_prefix('.').unwrap_or(rel).to_string();
+                raw.notes.push((rel, Fate::Warned, format!("{} left as is: the container's shell expands it at run time; if it is a template placeholder, give it with --set", l.placeholder)));
             } else {
                 left.push(format!("{source}: {}: {}", l.path, l.placeholder));
             }

@@ -418,3 +418,23 @@ fn service(v: &mut Map<String, Value>, notes: &mut Vec<(String, Fate, String)>) 
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_reports_what_is_known_after_apply() {
+        let plan = json!({"format_version": "1.2", "planned_values": {"root_module": {"resources": [
+            {"address": "aws_ecs_service.web", "mode": "managed", "type": "aws_ecs_service",
+             "values": {"name": "web", "desired_count": 1, "task_definition": "web"}}]}},
+            "resource_changes": [{"address": "aws_ecs_service.web", "type": "aws_ecs_service",
+             "change": {"after_unknown": {"cluster": true, "id": true, "desired_count": false}}}]});
+        assert!(is_show_json(&plan));
+        let out = convert(&plan).unwrap();
+        assert_eq!(out.raws.len(), 1);
+        assert_eq!(out.raws[0].spec["serviceName"], "web");
+        assert_eq!(out.unresolved.len(), 1, "{:?}", out.unresolved);
+        assert_eq!(out.unresolved[0].0, "aws_ecs_service.web.cluster");
+    }
+}
