@@ -43,7 +43,7 @@ fn cases() -> Vec<(&'static str, Options)> {
         ("console", Options::default()),
         ("scalars-as-strings.json", Options::default()),
         ("unknown-nested-members.json", Options::default()),
-        ("describe-dump-nulls.json", Options::default()),
+        ("describe", Options::default()),
         ("skeleton-filled.json", Options::default()),
         (
             "placeholders/envsubst-task-def.json",
@@ -328,18 +328,53 @@ fn unknown_nested_members_are_stripped_with_their_paths() {
 /// Item 8: a describe dump's explicit nulls and read-only members go, with notes.
 #[test]
 fn describe_dump_nulls_and_read_only_members_are_stripped() {
-    let out = import_ok("describe-dump-nulls.json", &Options::default());
+    let out = import_ok("describe", &Options::default());
     entry(
         &out,
         Fate::Stripped,
         "taskDefinition.containerDefinitions[0].memory",
     );
-    assert!(
-        entry(&out, Fate::Stripped, "taskDefinition.requiresAttributes")
+    let read_only = |path: &str| {
+        entry(&out, Fate::Stripped, path)
             .detail
             .contains("read-only")
+    };
+    assert!(read_only("taskDefinition.requiresAttributes"));
+    for path in [
+        "services[0].deployments",
+        "services[0].events",
+        "services[0].runningCount",
+    ] {
+        assert!(read_only(path), "{path}");
+    }
+    entry(
+        &out,
+        Fate::Stripped,
+        "services[0].deploymentConfiguration.strategy",
     );
-    let spec = &out.resources[0]["spec"];
+    entry(
+        &out,
+        Fate::Stripped,
+        "services[0].loadBalancers[0].loadBalancerName",
+    );
+    let svc = out
+        .resources
+        .iter()
+        .find(|r| r["kind"] == "Service")
+        .unwrap();
+    assert_eq!(
+        (
+            svc["spec"]["cluster"].as_str(),
+            svc["spec"]["taskDefinition"].as_str()
+        ),
+        (Some("shop"), Some("storefront:42"))
+    );
+    let td = out
+        .resources
+        .iter()
+        .find(|r| r["kind"] == "TaskDefinition")
+        .unwrap();
+    let spec = &td["spec"];
     assert!(spec.get("pidMode").is_none() && spec.get("registeredAt").is_none());
     assert_eq!(spec["containerDefinitions"][0]["memoryReservation"], 768);
 }
