@@ -166,6 +166,7 @@ fn import_fixtures() -> Vec<Value> {
     for sub in [
         "",
         "console",
+        "describe",
         "ecspresso",
         "placeholders",
         "cloudformation",
