@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::api::ecs::model::{READ_ONLY, SHAPES};
 
 use super::report::Fate;
-use super::{Kind, Raw};
+use super::{Converted, Kind, Raw};
 use crate::translate::refs::{cluster_name, parse_task_definition_ref};
 
 fn request_members(shape: &str) -> Vec<&'static str> {
@@ -53,11 +53,12 @@ fn is_service(obj: &Map<String, Value>) -> bool {
 const UNRECOGNIZED: &str = "not recognized: expected register-task-definition input, describe-task-definition output, create-service input/output or a service definition, describe-services output, run-task input, create-cluster input, a CloudFormation/CDK template or terraform show -json output";
 
 /// Recognise one AWS JSON document.
-pub fn detect(value: &Value) -> Result<Vec<Raw>, String> {
+pub fn detect(value: &Value) -> Result<Converted, String> {
     let obj = value
         .as_object()
         .ok_or("expected a JSON object from the AWS CLI or API, a template or a state file")?;
     let mut out = Vec::new();
+    let mut notes = Vec::new();
     if let Some(Value::Object(td)) = obj.get("taskDefinition") {
         // describe-task-definition output: {"taskDefinition": {...}, "tags": [...]}
         let mut td = td.clone();
@@ -75,6 +76,18 @@ pub fn detect(value: &Value) -> Result<Vec<Raw>, String> {
                 .ok_or(format!("services[{i}]: expected an object"))?;
             out.push(service(s.clone(), &format!("services[{i}]")));
         }
+        if obj
+            .get("failures")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty())
+        {
+            notes.push((
+                "failures".to_string(),
+                Fate::Warned,
+                "the describe output lists failures: those services are not in it, so not imported"
+                    .to_string(),
+            ));
+        }
     } else if let Some(Value::Object(s)) = obj.get("service") {
         out.push(service(s.clone(), "service"));
     } else if let Some(Value::Object(c)) = obj.get("cluster") {
@@ -90,7 +103,11 @@ pub fn detect(value: &Value) -> Result<Vec<Raw>, String> {
     } else {
         return Err(UNRECOGNIZED.into());
     }
-    Ok(out)
+    Ok(Converted {
+        raws: out,
+        notes,
+        ..Converted::default()
+    })
 }
 
 /// A raw task definition: named by its family (filled in later when absent).
@@ -210,11 +227,11 @@ mod tests {
     fn a_service_without_a_name_is_a_service_and_a_bare_run_task_input_is_a_task() {
         let svc =
             json!({"desiredCount": 2, "launchType": "FARGATE", "deploymentConfiguration": {}});
-        assert_eq!(detect(&svc).unwrap()[0].kind, Kind::Service);
+        assert_eq!(detect(&svc).unwrap().raws[0].kind, Kind::Service);
         let svc = json!({"taskDefinition": "web", "cluster": "prod", "desiredCount": 1});
-        assert_eq!(detect(&svc).unwrap()[0].kind, Kind::Service);
+        assert_eq!(detect(&svc).unwrap().raws[0].kind, Kind::Service);
         let task = json!({"taskDefinition": "web", "count": 2, "cluster": "prod"});
-        assert_eq!(detect(&task).unwrap()[0].kind, Kind::Task);
+        assert_eq!(detect(&task).unwrap().raws[0].kind, Kind::Task);
         assert!(detect(&json!({"hello": 1})).is_err());
         assert!(detect(&json!([1])).is_err());
     }
@@ -223,7 +240,7 @@ mod tests {
     fn describe_services_arns_become_short_references() {
         let v = json!({"services": [{"serviceName": "web", "clusterArn": "arn:aws:ecs:us-east-1:1:cluster/prod",
             "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/web:7"}]});
-        let raw = &detect(&v).unwrap()[0];
+        let raw = &detect(&v).unwrap().raws[0];
         assert_eq!(raw.spec["taskDefinition"], "web:7");
         assert_eq!(raw.spec["cluster"], "prod");
         assert_eq!(raw.prefix, "services[0]");

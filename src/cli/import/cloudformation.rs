@@ -113,6 +113,14 @@ pub fn convert(template: &Value, given: &BTreeMap<String, String>) -> Result<Con
         depth: 0,
     };
     let mut out = Converted::default();
+    // Sections that hold no ECS resource, said once; a Transform's macros are not run here.
+    for (k, _) in template.as_object().into_iter().flatten() {
+        match k.as_str() {
+            "Resources" | "Parameters" | "Mappings" | "Conditions" | "AWSTemplateFormatVersion" => {}
+            "Transform" => out.notes.push((k.clone(), Fate::Warned, "macros (AWS::Serverless, AWS::Include, …) are not expanded: import the processed template (aws cloudformation get-template --template-stage Processed)".into())),
+            _ => out.notes.push((k.clone(), Fate::Stripped, "not an ECS resource: not imported".into())),
+        }
+    }
     let of_type = |t: &str| -> Vec<String> {
         resources
             .iter()

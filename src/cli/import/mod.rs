@@ -169,10 +169,7 @@ pub fn import_documents(docs: &[Document], options: &Options) -> Imported {
         } else if terraform::is_show_json(&doc.value) {
             terraform::convert(&doc.value)
         } else {
-            aws_cli::detect(&doc.value).map(|raws| Converted {
-                raws,
-                ..Converted::default()
-            })
+            aws_cli::detect(&doc.value)
         };
         match found {
             Ok(found) => {
