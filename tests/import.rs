@@ -670,3 +670,63 @@ fn terraform_state() {
     assert_eq!(cluster["metadata"]["name"], "jobs");
     entry(&out, Fate::Stripped, "aws_cloudwatch_log_group.worker");
 }
+
+/// The command line: flags, the report on stderr (text or JSON), exit codes.
+#[test]
+fn the_import_command_prints_resources_and_the_report() {
+    let bin = env!("CARGO_BIN_EXE_ecs-operator");
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .arg("import")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let dir = fixture("ecspresso");
+    let env = fixture("ecspresso/production.env");
+    let out = run(&[
+        &dir,
+        "--env-file",
+        &env,
+        "--name",
+        "billing-api",
+        "--cluster",
+        "payments",
+        "-n",
+        "apps",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("filled-in serviceName: 'billing-api' from the command line"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("import report:"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let docs = manifest::parse_documents(&stdout, "stdout").unwrap();
+    assert_eq!(docs.len(), 2);
+    assert!(
+        docs.iter()
+            .all(|d| d.value["metadata"]["namespace"] == "apps")
+    );
+    // --report json: the same entries as JSON on stderr.
+    let out = run(&[&dir, "--env-file", &env, "--report", "json"]);
+    let report: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(report["summary"]["refused"], 0);
+    // A placeholder left: exit 1, nothing on stdout, the error says "placeholder".
+    let out = run(&[&fixture("placeholders/codepipeline-taskdef.json")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("placeholder"));
+    let out = run(&[
+        &fixture("placeholders/codepipeline-taskdef.json"),
+        "--set",
+        "IMAGE1_NAME=web:1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(run(&[&dir, "--set", "novalue"]).status.code(), Some(2));
+}
