@@ -37,15 +37,10 @@ enum Command {
         #[command(flatten)]
         policy: PolicyFlags,
     },
-    /// Convert raw AWS JSON (register-task-definition / create-service / run-task input,
-    /// describe-task-definition / describe-services output) to custom resources.
-    Import {
-        /// The JSON file, or - for standard input.
-        file: String,
-        /// Namespace to put on the resources.
-        #[arg(short = 'n', long)]
-        namespace: Option<String>,
-    },
+    /// Convert what a team has (AWS CLI/API JSON, describe dumps, console skeletons, ecspresso
+    /// and CI templates, CloudFormation/CDK templates, terraform show -json) to custom
+    /// resources; the migration report goes to stderr.
+    Import(ImportFlags),
     /// Run the operator: reconcile TaskDefinitions, Services, Tasks and Clusters in the cluster
     /// the kubeconfig (or in-cluster service account) points at.
     Run(RunFlags),
@@ -55,6 +50,39 @@ enum Command {
         #[arg(long)]
         out_dir: Option<std::path::PathBuf>,
     },
+}
+
+/// Flags of `import`.
+#[derive(Args, Clone, Debug)]
+struct ImportFlags {
+    /// A file, a directory (all of it is one input), or - for standard input.
+    file: String,
+    /// Namespace to put on the resources.
+    #[arg(short = 'n', long)]
+    namespace: Option<String>,
+    /// The service name, where a service definition has no serviceName (default: the file name).
+    #[arg(long)]
+    name: Option<String>,
+    /// The task definition (family or family:N) a service or task runs, where it names none
+    /// (default: the only task definition in the input, else the file name).
+    #[arg(long)]
+    task_definition: Option<String>,
+    /// The cluster, where a service or task names none.
+    #[arg(long)]
+    cluster: Option<String>,
+    /// A template placeholder's value (repeat): VAR=value.
+    #[arg(long = "set", value_name = "VAR=VALUE")]
+    set: Vec<String>,
+    /// A file of VAR=value lines (# comments, optional `export`, optional quotes).
+    #[arg(long)]
+    env_file: Vec<std::path::PathBuf>,
+    /// A CloudFormation parameter's value (repeat): Name=value.
+    #[arg(long = "parameter", value_name = "NAME=VALUE")]
+    parameter: Vec<String>,
+    /// The migration report as JSON: `json` prints it on stderr instead of text, `json=FILE`
+    /// writes it to FILE as well.
+    #[arg(long)]
+    report: Option<String>,
 }
 
 /// Flags of `run`; each also reads an `ECS_OPERATOR_*` environment variable.
@@ -140,7 +168,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Render { file, policy } => render_cmd(&file, &policy.options(), true),
         Command::Validate { file, policy } => render_cmd(&file, &policy.options(), false),
-        Command::Import { file, namespace } => import_cmd(&file, namespace.as_deref()),
+        Command::Import(flags) => import_cmd(flags),
         Command::Crd { out_dir } => crd_cmd(out_dir.as_deref()),
         Command::Run(flags) => run_cmd(flags),
     }
@@ -228,30 +256,75 @@ fn render_cmd(file: &str, options: &Options, print: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn import_cmd(file: &str, namespace: Option<&str>) -> ExitCode {
-    let docs = match manifest::read_documents(file) {
-        Ok(d) => d,
+fn import_cmd(flags: ImportFlags) -> ExitCode {
+    let report_file = match flags.report.as_deref() {
+        None => None,
+        Some("json") => Some(None),
+        Some(r) => match r.strip_prefix("json=") {
+            Some(f) => Some(Some(f.to_string())),
+            None => {
+                eprintln!("error: --report takes json or json=FILE, not '{r}'");
+                return ExitCode::from(UNREADABLE);
+            }
+        },
+    };
+    let mut options = import::Options {
+        namespace: flags.namespace,
+        name: flags.name,
+        task_definition: flags.task_definition,
+        cluster: flags.cluster,
+        ..import::Options::default()
+    };
+    for f in &flags.env_file {
+        match std::fs::read_to_string(f) {
+            Ok(text) => options.vars.extend(import::parse_env_file(&text)),
+            Err(e) => {
+                eprintln!("error: --env-file {}: {e}", f.display());
+                return ExitCode::from(UNREADABLE);
+            }
+        }
+    }
+    for (flag, pairs, into) in [
+        ("--set", &flags.set, &mut options.vars),
+        ("--parameter", &flags.parameter, &mut options.parameters),
+    ] {
+        for p in pairs {
+            match p.split_once('=') {
+                Some((k, v)) if !k.is_empty() => {
+                    into.insert(k.to_string(), v.to_string());
+                }
+                _ => {
+                    eprintln!("error: {flag} takes NAME=VALUE, not '{p}'");
+                    return ExitCode::from(UNREADABLE);
+                }
+            }
+        }
+    }
+    let out = match import::import_path(&flags.file, &options) {
+        Ok(out) => out,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(UNREADABLE);
         }
     };
-    let mut resources = Vec::new();
-    for doc in &docs {
-        match import::import(&doc.value, namespace) {
-            Ok(imported) => {
-                for n in &imported.notes {
-                    eprintln!("note: {n}");
-                }
-                resources.extend(imported.resources);
-            }
-            Err(e) => {
-                eprintln!("error: {}: {e}", doc.source);
-                return ExitCode::from(INVALID);
-            }
-        }
+    let json = serde_json::to_string_pretty(&out.report.to_json()).unwrap_or_default();
+    match report_file {
+        // --report json: the report on stderr as JSON instead of text.
+        Some(None) => eprintln!("{json}"),
+        _ => eprint!("{}", out.report.to_text()),
     }
-    let _ = std::io::stdout().write_all(render::to_yaml(&resources).as_bytes());
+    if let Some(Some(f)) = report_file
+        && let Err(e) = std::fs::write(&f, json + "\n")
+    {
+        eprintln!("error: --report json={f}: {e}");
+        return ExitCode::from(UNREADABLE);
+    }
+    if !out.report.is_ok() {
+        let n = out.report.of(import::Fate::Refused).count();
+        eprintln!("{n} error(s); nothing imported");
+        return ExitCode::from(INVALID);
+    }
+    let _ = std::io::stdout().write_all(render::to_yaml(&out.resources).as_bytes());
     ExitCode::SUCCESS
 }
 

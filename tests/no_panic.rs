@@ -2,6 +2,7 @@
 //! objects or errors, never a panic — arbitrary JSON, and fixtures with fields replaced by
 //! arbitrary values.
 
+use ecs_operator::cli::import::source;
 use ecs_operator::cli::{import, manifest, render};
 use ecs_operator::translate::Options;
 use proptest::prelude::*;
@@ -88,8 +89,142 @@ fn mutate(value: &mut Value, choices: &[usize], new: Value) {
     }
 }
 
+/// Values with CloudFormation intrinsics, Terraform blocks and template placeholders in them.
+fn arb_template_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        "[a-zA-Z0-9:/_${}<>`. -]{0,24}".prop_map(Value::from),
+        prop_oneof![
+            Just("${VAR}"),
+            Just("{{ must_env `X` }}"),
+            Just("{{ env `X` `d` }}"),
+            Just("<IMAGE1_NAME>"),
+            Just("__X__"),
+            Just("$$$X$$$"),
+            Just("${AWS::Region}"),
+            Just("${Res.Attr}"),
+            Just("AWS::NoValue"),
+            Just("service/c/s"),
+        ]
+        .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    "[a-zA-Z_]{1,10}".prop_map(String::from),
+                    Just("Ref".to_string()),
+                    Just("Fn::Sub".to_string()),
+                    Just("Fn::GetAtt".to_string()),
+                    Just("Fn::Join".to_string()),
+                    Just("Fn::If".to_string()),
+                    Just("Fn::Select".to_string()),
+                    Just("Fn::Split".to_string()),
+                    Just("Fn::FindInMap".to_string()),
+                    Just("Fn::Equals".to_string()),
+                    Just("Condition".to_string()),
+                    Just("ContainerDefinitions".to_string()),
+                    Just("container_definitions".to_string()),
+                    Just("ResourceId".to_string()),
+                    Just("ScalingTargetId".to_string()),
+                    Just("resource_id".to_string()),
+                    Just("volume".to_string()),
+                    Just("network_configuration".to_string()),
+                ],
+                inner,
+                0..5
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn import_all(values: Vec<Value>) {
+    let docs: Vec<manifest::Document> = values
+        .into_iter()
+        .map(|value| manifest::Document {
+            source: "prop/file.json".into(),
+            value,
+        })
+        .collect();
+    let options = import::Options {
+        name: Some("n".into()),
+        vars: [("VAR".to_string(), "1".to_string())].into(),
+        parameters: [("AWS::Region".to_string(), "r".to_string())].into(),
+        ..import::Options::default()
+    };
+    let _ = import::import_documents(&docs, &options);
+    let _ = import::import_documents(&docs, &import::Options::default());
+}
+
+fn import_fixtures() -> Vec<Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/import");
+    let mut out = Vec::new();
+    for sub in [
+        "",
+        "console",
+        "describe",
+        "ecspresso",
+        "placeholders",
+        "cloudformation",
+        "terraform",
+    ] {
+        out.extend(
+            source::read(&format!("{dir}/{sub}"))
+                .unwrap()
+                .into_iter()
+                .map(|d| d.value),
+        );
+    }
+    out
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn import_never_panics_on_templates_and_state(
+        v in arb_template_json(),
+        params in arb_template_json(),
+        ty in prop_oneof![Just("AWS::ECS::TaskDefinition"), Just("AWS::ECS::Service"), Just("AWS::ECS::Cluster"),
+            Just("AWS::ApplicationAutoScaling::ScalableTarget"), Just("AWS::ApplicationAutoScaling::ScalingPolicy"), Just("AWS::IAM::Role")],
+        tf in prop_oneof![Just("aws_ecs_task_definition"), Just("aws_ecs_service"), Just("aws_ecs_cluster"),
+            Just("aws_appautoscaling_target"), Just("aws_appautoscaling_policy")],
+    ) {
+        import_all(vec![
+            json!({"Resources": {"A": {"Type": ty, "Properties": v.clone(), "Condition": "C"}, "B": {"Type": ty, "Properties": params.clone()}},
+                "Parameters": params.clone(), "Conditions": {"C": v.clone()}, "Mappings": params.clone()}),
+            json!({"format_version": "1.0", "values": {"root_module": {"resources": [
+                {"type": tf, "address": "a", "values": v.clone()}, {"type": "aws_ecs_service", "address": "b", "values": params.clone()}],
+                "child_modules": [{"resources": [{"type": tf, "values": params}]}]}},
+                "resource_changes": [{"type": tf, "address": "a", "change": {"after_unknown": v.clone()}}]}),
+            v,
+        ]);
+    }
+
+    #[test]
+    fn import_never_panics_on_mutated_import_fixtures(index in 0usize..64, path in prop::collection::vec(0usize..16, 1..7), new in arb_template_json()) {
+        let mut docs = import_fixtures();
+        let n = docs.len();
+        mutate(&mut docs[index % n], &path, new);
+        import_all(docs);
+    }
+
+    #[test]
+    fn import_text_reader_never_panics(text in "[ -~\n]{0,200}", pick in 0usize..4) {
+        let text = match pick {
+            0 => text,
+            1 => format!("{{\"family\": {text}}}"),
+            2 => format!("cpu: {{{{ {text} }}}}\nimage: !Sub '{text}'\n"),
+            _ => format!("{{\"a\": ${{{text}}}, \"b\": \"<{text}>\"}}"),
+        };
+        if let Ok(docs) = source::parse(&text, "prop") {
+            import_all(docs.into_iter().map(|d| d.value).collect());
+        }
+    }
 
     #[test]
     fn import_never_panics(v in arb_json()) {
