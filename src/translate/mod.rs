@@ -8,10 +8,12 @@ pub mod dependencies;
 pub mod diagnostics;
 pub mod family;
 pub mod fates;
+pub mod health;
 pub mod names;
 pub mod networking;
 pub mod placement;
 pub mod pod;
+pub mod ports;
 pub mod probes;
 pub mod quantity;
 pub mod query;
@@ -21,6 +23,7 @@ pub mod secrets;
 pub mod service;
 pub mod task;
 pub mod volumes;
+pub mod windows;
 
 use std::collections::BTreeMap;
 
@@ -91,6 +94,11 @@ pub struct Context<'a> {
     pub grace_seconds: i32,
     /// Sizes (GiB) of `configuredAtLaunch` volumes, from the service's or task's volumeConfigurations.
     pub launch_volumes: BTreeMap<String, i32>,
+    /// A standalone Task (RunTask), not a Service's: ECS never stops or replaces it for its
+    /// health (HealthCheck, ECS API model), so its pods get no liveness probes.
+    pub standalone_task: bool,
+    /// runtimePlatform.operatingSystemFamily is a Windows Server family: pods for Windows nodes.
+    pub windows: bool,
 }
 
 impl<'a> Context<'a> {
@@ -102,6 +110,8 @@ impl<'a> Context<'a> {
             pod_settings: td.spec.kubernetes.as_ref(),
             grace_seconds: 0,
             launch_volumes: BTreeMap::new(),
+            standalone_task: false,
+            windows: windows::is_windows(&td.spec),
         }
     }
 

@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::api::ecs::{CPUArchitecture, Compatibility, IpcMode, NetworkMode, OSFamily, PidMode};
+use crate::api::ecs::{CPUArchitecture, Compatibility, IpcMode, NetworkMode, PidMode};
 
 use super::containers::{ContainerNeeds, container};
 use super::dependencies::{Role, plan as plan_order};
@@ -49,6 +49,7 @@ pub fn pod_template(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) 
     });
     let mut volumes = plan_volumes(td, ctx, report);
     let order = plan_order(defs, "spec.containerDefinitions", report);
+    super::ports::collisions(defs, &order.roles, network_mode, report);
     let mut needs = ContainerNeeds::default();
     let mut pod = PodSpec::default();
     let mut annotations: BTreeMap<String, String> = BTreeMap::new();
@@ -58,6 +59,8 @@ pub fn pod_template(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) 
 
     let mut built: Vec<Container> = Vec::with_capacity(defs.len());
     let mut essential = Vec::new();
+    // Essential containers whose check decides the task's health (the controllers report it).
+    let mut health_checked = Vec::new();
     let mut grace: Option<i64> = None;
     for (i, def) in defs.iter().enumerate() {
         let path = format!("spec.containerDefinitions[{i}]");
@@ -65,13 +68,25 @@ pub fn pod_template(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) 
         c.volume_mounts = volumes.mounts.get(i).filter(|m| !m.is_empty()).cloned();
         if let Some(check) = &def.health_check {
             let overrides = ctx.pod_settings.and_then(|s| s.probes.get(&c.name));
-            let p = probes::probes(
+            let role = probes::HealthRole {
+                essential: def.essential.unwrap_or(true),
+                gates_dependents: order.roles[i]
+                    == Role::Sidecar {
+                        needs_healthy: true,
+                    },
+                replaced_when_unhealthy: !ctx.standalone_task,
+            };
+            let p = probes::for_container(
                 check,
+                role,
                 ctx.grace_seconds,
                 overrides,
                 &format!("{path}.healthCheck"),
                 report,
             );
+            if role.essential && p.readiness.is_some() {
+                health_checked.push(c.name.clone());
+            }
             c.readiness_probe = p.readiness;
             c.liveness_probe = p.liveness;
             c.startup_probe = p.startup;
@@ -182,23 +197,8 @@ pub fn pod_template(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) 
             }
             None => {}
         }
-        match rp.operating_system_family {
-            Some(OSFamily::Linux) => {
-                sel.insert("kubernetes.io/os".into(), "linux".into());
-            }
-            Some(other) => {
-                sel.insert("kubernetes.io/os".into(), "windows".into());
-                report.warn(
-                    "spec.runtimePlatform.operatingSystemFamily",
-                    format!(
-                        "{} selects Windows nodes; the Windows version is not matched",
-                        other.as_str()
-                    ),
-                );
-            }
-            None => {}
-        }
     }
+    super::windows::apply(spec, &mut pod, report);
     placement::task_definition_constraints(spec, &mut pod, report);
 
     if let Some(role) = spec.task_role_arn.as_deref().filter(|r| !r.is_empty()) {
@@ -254,6 +254,9 @@ pub fn pod_template(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) 
     }
     if !essential.is_empty() {
         annotations.insert(names::ESSENTIAL.into(), essential.join(","));
+    }
+    if !health_checked.is_empty() {
+        annotations.insert(names::HEALTH_CHECKED.into(), health_checked.join(","));
     }
     let mut template = PodTemplateSpec {
         metadata: Some(ObjectMeta {

@@ -47,13 +47,32 @@ pub fn selector(name: &str) -> BTreeMap<String, String> {
     BTreeMap::from([(names::SERVICE.to_string(), label_value(name))])
 }
 
-/// Translate `svc` running revision `td`: the pipeline fates → checks → pod template →
-/// workloads → networking → autoscaling, each step a function of its own.
+/// What the operator observed that the workloads depend on (the CLI knows none of it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// Nodes a DAEMON service's pods are eligible for (its node selector and pools matched):
+    /// the DaemonSet's bounds are ECS's integers for that many tasks.
+    pub daemon_nodes: Option<i32>,
+}
+
+/// Translate `svc` running revision `td`, with nothing observed (the CLI's view).
 pub fn translate(
     svc: &Service,
     td: &TaskDefinitionRef,
     cluster: Option<&ClusterSpec>,
     options: &Options,
+) -> Result<(ServiceObjects, Vec<Diagnostic>), Invalid> {
+    translate_observed(svc, td, cluster, options, &Observed::default())
+}
+
+/// Translate `svc` running revision `td`: the pipeline fates → checks → pod template →
+/// workloads → networking → autoscaling, each step a function of its own.
+pub fn translate_observed(
+    svc: &Service,
+    td: &TaskDefinitionRef,
+    cluster: Option<&ClusterSpec>,
+    options: &Options,
+    observed: &Observed,
 ) -> Result<(ServiceObjects, Vec<Diagnostic>), Invalid> {
     let spec = &svc.spec;
     let name = svc.metadata.name.clone().unwrap_or_default();
@@ -63,13 +82,18 @@ pub fn translate(
     let daemon = spec.scheduling_strategy == Some(SchedulingStrategy::Daemon);
     let desired = checks::desired_count(spec, daemon, &mut report);
     checks::scheduling(spec, daemon, &mut report);
+    checks::service_name(spec, &name, &mut report);
     let dc = spec.deployment_configuration.clone().unwrap_or_default();
     checks::deployment(spec, &dc, &mut report);
 
     let select = selector(&name);
-    let template = service_template(svc, td, options, &select, &mut report);
+    let mut template = service_template(svc, td, options, &select, &mut report);
     let mut labels = names::base_labels(&td.family);
     labels.extend(select.clone());
+    // Networking before the workloads (its TargetGroupBindings gate the pods' readiness),
+    // its findings reported after theirs, as they always were.
+    let mut net_report = Report::default();
+    let networking = gated_networking(svc, td, &mut template, &labels, &mut net_report);
     let mut workload_meta = ObjectMeta {
         namespace: namespace.map(str::to_string),
         labels: Some(labels.clone()),
@@ -84,13 +108,16 @@ pub fn translate(
         percentages: checks::percentages(&dc, daemon, &mut report),
     };
     let workloads = if daemon {
-        vec![workloads::daemon_set(&base, &mut report)]
+        vec![workloads::daemon_set(
+            &base,
+            observed.daemon_nodes,
+            &mut report,
+        )]
     } else {
         let shares = workloads::shares(spec, desired, cluster, &mut report);
         workloads::deployments(&base, shares, cluster, rollout_deadline(spec), &mut report)
     };
-    let pod = template.spec.clone().unwrap_or_default();
-    let networking = networking::build(&name, namespace, spec, &pod, &select, &labels, &mut report);
+    report.merge(net_report);
     let hpa = spec
         .autoscaling
         .as_ref()
@@ -110,6 +137,32 @@ fn rollout_deadline(spec: &ServiceSpec) -> i32 {
         .as_ref()
         .and_then(|k| k.rollout_deadline_seconds)
         .unwrap_or(DEFAULT_ROLLOUT_DEADLINE)
+}
+
+/// The Services and TargetGroupBindings of `svc`, and the load balancer readiness gates they
+/// put on `template`.
+fn gated_networking(
+    svc: &Service,
+    td: &TaskDefinitionRef,
+    template: &mut PodTemplateSpec,
+    labels: &BTreeMap<String, String>,
+    report: &mut Report,
+) -> Networking {
+    let name = svc.metadata.name.as_deref().unwrap_or_default();
+    let namespace = svc.metadata.namespace.as_deref();
+    let defs = td.spec.container_definitions.as_deref().unwrap_or_default();
+    let pod = template.spec.get_or_insert_with(Default::default);
+    let select = selector(name);
+    let out = networking::build(
+        name, namespace, &svc.spec, defs, pod, &select, labels, report,
+    );
+    let gates = out.readiness_gates();
+    if !gates.is_empty() {
+        pod.readiness_gates
+            .get_or_insert_with(Vec::new)
+            .extend(gates);
+    }
+    out
 }
 
 /// The fate table's warnings and errors for every member set (spec.autoscaling is not an ECS

@@ -72,6 +72,21 @@ pub fn scheduling(spec: &ServiceSpec, daemon: bool, report: &mut Report) {
     }
 }
 
+/// CreateServiceRequest.serviceName: the Service's children are named after `metadata.name`,
+/// so a different serviceName (as pasted from another account) is said, not silently dropped.
+pub fn service_name(spec: &ServiceSpec, name: &str, report: &mut Report) {
+    if let Some(s) = spec
+        .service_name
+        .as_deref()
+        .filter(|s| !s.is_empty() && *s != name)
+    {
+        report.warn(
+            "spec.serviceName",
+            format!("'{s}' differs from metadata.name '{name}': the Deployments, DaemonSet and Kubernetes Services are named '{name}'"),
+        );
+    }
+}
+
 /// The deployment controller and strategy (only ECS rolling deployments), and the task
 /// definition reference.
 pub fn deployment(spec: &ServiceSpec, dc: &DeploymentConfiguration, report: &mut Report) {

@@ -17,7 +17,7 @@ use crate::api::{ClusterSpec, ServiceSpec};
 use super::super::capacity::{self, Share};
 use super::super::diagnostics::Report;
 use super::super::names::{self, label_value, sanitize};
-use super::super::rollout;
+use super::super::rollout::{self, ShareRolling};
 use super::Workload;
 use super::checks::Percentages;
 
@@ -30,8 +30,12 @@ pub struct Base<'a> {
     pub percentages: Percentages,
 }
 
-/// The DaemonSet of a DAEMON service.
-pub fn daemon_set(base: &Base, report: &mut Report) -> Workload {
+/// The DaemonSet of a DAEMON service. DeploymentConfiguration (ECS API model): the healthy
+/// minimum is ceil(N × min / 100) of the N tasks (one per eligible node), the total at most
+/// floor(N × max / 100). A DaemonSet given percentages rounds maxUnavailable *up*, which
+/// lets more tasks stop than ECS does, so with the eligible node count known (`nodes`, from the
+/// operator, which re-renders as nodes come and go) the bounds are ECS's integers.
+pub fn daemon_set(base: &Base, nodes: Option<i32>, report: &mut Report) -> Workload {
     let Percentages { max, min_healthy } = base.percentages;
     let mut meta = base.meta.clone();
     meta.name = Some(base.name.to_string());
@@ -42,6 +46,22 @@ pub fn daemon_set(base: &Base, report: &mut Report) -> Workload {
             Some("lower minimumHealthyPercent".to_string()),
         );
     }
+    let (max_unavailable, max_surge) = match nodes {
+        Some(n) => {
+            let (unavailable, surge) = daemon_bounds(n, max, min_healthy, report);
+            (IntOrString::Int(unavailable), IntOrString::Int(surge))
+        }
+        None => {
+            report.warn(
+                "spec.deploymentConfiguration",
+                "a DAEMON service's bounds depend on its number of eligible nodes: without a cluster to count them they are percentages, which a DaemonSet rounds up where ECS rounds the healthy minimum up (the operator writes ECS's numbers)",
+            );
+            (
+                IntOrString::String(format!("{}%", 100 - min_healthy.clamp(0, 100))),
+                IntOrString::String(format!("{}%", (max - 100).clamp(0, 100))),
+            )
+        }
+    };
     Workload::DaemonSet(DaemonSet {
         metadata: meta,
         spec: Some(DaemonSetSpec {
@@ -53,14 +73,8 @@ pub fn daemon_set(base: &Base, report: &mut Report) -> Workload {
             update_strategy: Some(DaemonSetUpdateStrategy {
                 type_: Some("RollingUpdate".into()),
                 rolling_update: Some(RollingUpdateDaemonSet {
-                    max_unavailable: Some(IntOrString::String(format!(
-                        "{}%",
-                        100 - min_healthy.clamp(0, 100)
-                    ))),
-                    max_surge: Some(IntOrString::String(format!(
-                        "{}%",
-                        (max - 100).clamp(0, 100)
-                    ))),
+                    max_unavailable: Some(max_unavailable),
+                    max_surge: Some(max_surge),
                 }),
             }),
             revision_history_limit: Some(10),
@@ -68,6 +82,23 @@ pub fn daemon_set(base: &Base, report: &mut Report) -> Workload {
         }),
         ..DaemonSet::default()
     })
+}
+
+/// (maxUnavailable, maxSurge) of a DaemonSet on `nodes` eligible nodes, with ECS's rounding.
+/// A DaemonSet refuses both at zero: then one task at a time is replaced, with a warning.
+pub fn daemon_bounds(nodes: i32, max: i32, min_healthy: i32, report: &mut Report) -> (i32, i32) {
+    let r = rollout::rolling(nodes.max(0), max.max(100), min_healthy.clamp(0, 100));
+    match r {
+        Some(r) if nodes > 0 => (r.max_unavailable, r.max_surge.min(nodes)),
+        Some(_) => (1, 0),
+        None => {
+            report.warn(
+                "spec.deploymentConfiguration",
+                format!("with {nodes} eligible node(s), maximumPercent {max} and minimumHealthyPercent {min_healthy} let no task stop or start early: tasks are replaced one at a time"),
+            );
+            (1, 0)
+        }
+    }
 }
 
 /// How `desired` tasks are shared over capacity providers: the service's strategy, else the
@@ -116,24 +147,23 @@ pub fn deployments(
     report: &mut Report,
 ) -> Vec<Workload> {
     let split = shares.len() > 1;
+    let Some(bounds) = bounds(base.percentages, &shares, report) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
-    for share in shares {
+    for (share, b) in shares.into_iter().zip(bounds) {
         let (template, selector) = share_template(base, &share, split, cluster);
-        let Percentages { max, min_healthy } = base.percentages;
-        let Some(r) = rollout::rolling(share.replicas, max, min_healthy) else {
-            report.error(
-                "spec.deploymentConfiguration",
-                format!("with {} task(s), maximumPercent {max} and minimumHealthyPercent {min_healthy} allow neither an extra task nor a stopped one, so a deployment could never progress", share.replicas),
-                Some("raise maximumPercent or lower minimumHealthyPercent".to_string()),
-            );
-            continue;
-        };
         let mut meta = base.meta.clone();
         meta.name = Some(if split {
             sanitize(&format!("{}-{}", base.name, share.provider), 63)
         } else {
             base.name.to_string()
         });
+        if b.wave > 0 {
+            meta.annotations
+                .get_or_insert_with(BTreeMap::new)
+                .insert(names::ROLLOUT_WAVE.into(), b.wave.to_string());
+        }
         out.push(Workload::Deployment(Deployment {
             metadata: meta,
             spec: Some(DeploymentSpec {
@@ -146,8 +176,8 @@ pub fn deployments(
                 strategy: Some(DeploymentStrategy {
                     type_: Some("RollingUpdate".into()),
                     rolling_update: Some(RollingUpdateDeployment {
-                        max_surge: Some(IntOrString::Int(r.max_surge)),
-                        max_unavailable: Some(IntOrString::Int(r.max_unavailable)),
+                        max_surge: Some(IntOrString::Int(b.rolling.max_surge)),
+                        max_unavailable: Some(IntOrString::Int(b.rolling.max_unavailable)),
                     }),
                 }),
                 progress_deadline_seconds: Some(deadline),
@@ -158,6 +188,36 @@ pub fn deployments(
         }));
     }
     out
+}
+
+/// The rolling bounds of each share. One workload: ECS's rounding on its replicas. Several:
+/// DeploymentConfiguration's percentages apply to the service's whole desiredCount
+/// ([`rollout::split`]), with the workloads in waves when the budget cannot move them all at once.
+fn bounds(p: Percentages, shares: &[Share], report: &mut Report) -> Option<Vec<ShareRolling>> {
+    let replicas: Vec<i32> = shares.iter().map(|s| s.replicas).collect();
+    let desired: i32 = replicas.iter().map(|r| r.max(&0)).sum();
+    let plan = if let [one] = replicas.as_slice() {
+        rollout::rolling(*one, p.max, p.min_healthy)
+            .map(|rolling| vec![ShareRolling { rolling, wave: 0 }])
+    } else {
+        rollout::split(&replicas, p.max, p.min_healthy)
+    };
+    let Some(plan) = plan else {
+        report.error(
+            "spec.deploymentConfiguration",
+            format!("with {desired} task(s), maximumPercent {} and minimumHealthyPercent {} allow neither an extra task nor a stopped one, so a deployment could never progress", p.max, p.min_healthy),
+            Some("raise maximumPercent or lower minimumHealthyPercent".to_string()),
+        );
+        return None;
+    };
+    let waves = plan.iter().map(|b| b.wave + 1).max().unwrap_or(1);
+    if waves > 1 {
+        report.warn(
+            "spec.deploymentConfiguration",
+            format!("ECS's bounds apply to all {desired} tasks, which allow fewer tasks in flight than there are capacity-provider workloads: the workloads roll out in {waves} waves (annotation {}), which the operator sequences; applied without the operator they would roll at once", names::ROLLOUT_WAVE),
+        );
+    }
+    Some(plan)
 }
 
 /// The pod template and selector of one share: the provider's node pool, and for a split
