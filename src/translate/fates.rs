@@ -129,6 +129,7 @@ pub fn walk(shape: &str, value: &Value, path: &str, report: &mut Report) {
         };
         match row.fate {
             Fate::Warned | Fate::ReadOnly => report.warn(member_path, row.note.clone()),
+            Fate::Rejected if accepted(&row.member, v) => {}
             Fate::Rejected => report.error(member_path, row.note.clone(), None),
             Fate::Parent => {}
             Fate::Mapped | Fate::Operator | Fate::Validated => match member_kind(shape, key) {
@@ -141,6 +142,24 @@ pub fn walk(shape: &str, value: &Value, path: &str, report: &mut Report) {
                 Kind::Scalar => {}
             },
         }
+    }
+}
+
+/// Value-dependent rejections (the table's notes name only the refused values): the values
+/// ECS users paste that are the default behaviour here and so are accepted — `describe-*`
+/// output carries `strategy: ROLLING`, `deploymentController.type: ECS`,
+/// `isolationMode: SHARED`, `disableNetworking: false`, `deleteOnTermination: true`.
+fn accepted(member: &str, v: &Value) -> bool {
+    let field_is = |field: &str, ok: &str| v.get(field).is_none_or(|f| f.as_str() == Some(ok));
+    match member {
+        "DeploymentConfiguration.strategy" => v.as_str() == Some("ROLLING"),
+        "CreateServiceRequest.deploymentController" => field_is("type", "ECS"),
+        "RegisterTaskDefinitionRequest.trustedExecutionConfiguration" => {
+            field_is("isolationMode", "SHARED")
+        }
+        "ContainerDefinition.disableNetworking" => v.as_bool() == Some(false),
+        "TaskManagedEBSVolumeTerminationPolicy.deleteOnTermination" => v.as_bool() == Some(true),
+        _ => false,
     }
 }
 

@@ -278,3 +278,37 @@ fn windows_task_definitions_become_windows_pods() {
         );
     }
 }
+
+/// DeploymentConfiguration.strategy and TaskManagedEBSVolumeTerminationPolicy.deleteOnTermination
+/// (ECS API model): the values that are this operator's behaviour (ROLLING, the default; true,
+/// a volume deleted with its task) are accepted; only the others are refused.
+#[test]
+fn value_dependent_rejections_accept_the_supported_values() {
+    let out = render_all(
+        json!({}),
+        json!({"deploymentConfiguration": {"strategy": "ROLLING"}, "deploymentController": {"type": "ECS"}}),
+        SecurityPolicy::default(),
+    );
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    let refused = render_all(
+        json!({}),
+        json!({"deploymentConfiguration": {"strategy": "CANARY"}}),
+        SecurityPolicy::default(),
+    );
+    assert!(has(
+        &refused.errors,
+        "spec.deploymentConfiguration.strategy"
+    ));
+    let task = |delete: bool| {
+        render_with(
+            json!({"volumes": [{"name": "scratch", "configuredAtLaunch": true}]}),
+            None,
+            Some(
+                json!({"volumeConfigurations": [{"name": "scratch", "managedEBSVolume": {"sizeInGiB": 5, "terminationPolicy": {"deleteOnTermination": delete}}}]}),
+            ),
+            SecurityPolicy::default(),
+        )
+    };
+    assert!(task(true).is_ok(), "{:?}", task(true).err());
+    assert!(task(false).is_err());
+}

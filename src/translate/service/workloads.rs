@@ -246,3 +246,37 @@ fn share_template(
     }
     (t, sel)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DeploymentConfiguration (ECS API model): for N tasks (one per eligible node) at least
+    /// ceil(N × min / 100) stay healthy and at most floor(N × max / 100) run. A DaemonSet given
+    /// "50%" would round maxUnavailable up (3 nodes → 2 stopped); ECS stops 1.
+    #[test]
+    fn daemon_bounds_are_ecs_integers_for_the_eligible_nodes() {
+        // (nodes, max, min) -> (maxUnavailable, maxSurge)
+        for (nodes, max, min, expected) in [
+            (3, 100, 50, (1, 0)),
+            (4, 100, 50, (2, 0)),
+            (5, 100, 0, (5, 0)),
+            (10, 100, 90, (1, 0)),
+            (3, 200, 100, (0, 3)),
+            (7, 150, 80, (1, 3)),
+            (0, 100, 50, (1, 0)),
+        ] {
+            let mut r = Report::default();
+            assert_eq!(
+                daemon_bounds(nodes, max, min, &mut r),
+                expected,
+                "{nodes} {max} {min}"
+            );
+            assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        }
+        // One node, min 50 %: ceil(0.5) = 1 must stay up and none may start early.
+        let mut r = Report::default();
+        assert_eq!(daemon_bounds(1, 100, 50, &mut r), (1, 0));
+        assert_eq!(r.warnings.len(), 1);
+    }
+}
