@@ -1,7 +1,8 @@
 //! Container ordering (`dependsOn`) on Kubernetes: every container that others depend on runs
 //! before the main containers — as a native sidecar (init container with `restartPolicy:
 //! Always`) for START/HEALTHY, or as an ordinary init container for COMPLETE/SUCCESS — in a
-//! topological order. Unknown names and cycles are errors.
+//! topological order. Unknown names and cycles are errors; where Kubernetes orders more
+//! strictly than ECS (every main container waits, not only the dependent), a warning.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -113,11 +114,18 @@ pub fn plan(containers: &[ContainerDefinition], base: &str, report: &mut Report)
     }
     for (&target, &healthy) in &starts {
         if completes.contains(&target) {
+            // ContainerDependency (ECS API model) accepts a container that is both a START (or
+            // HEALTHY) and a COMPLETE/SUCCESS target. As an init container it has started —
+            // and finished — before anything after it starts, so START holds (later than in
+            // ECS); HEALTHY cannot be checked on a container that must exit first.
             let name = containers[target].name.as_deref().unwrap_or_default();
-            report.error(
+            report.warn(
                 format!("{base}[{target}].name"),
-                format!("container '{name}' is a dependency both to complete (COMPLETE/SUCCESS) and to stay running (START/HEALTHY)"),
-                Some("a container either runs to completion first or runs alongside; split it in two".to_string()),
+                if healthy {
+                    format!("container '{name}' is a dependency both to complete and to be HEALTHY: it runs to completion first (an init container), so its health check is not evaluated and HEALTHY dependents wait for it to exit")
+                } else {
+                    format!("container '{name}' is a dependency both to complete and to START: it runs to completion first (an init container), so its START dependents wait for it to exit, not only to start")
+                },
             );
         } else {
             roles[target] = Role::Sidecar {
@@ -128,6 +136,7 @@ pub fn plan(containers: &[ContainerDefinition], base: &str, report: &mut Report)
     for &target in &completes {
         roles[target] = Role::Init;
     }
+    wider_waits(containers, &roles, &edges, base, report);
 
     // Kahn's algorithm: dependencies before dependents, ties in definition order.
     let mut remaining: Vec<usize> = edges.iter().map(Vec::len).collect();
@@ -172,6 +181,57 @@ pub fn plan(containers: &[ContainerDefinition], base: &str, report: &mut Report)
         .filter(|&i| roles[i] != Role::Main)
         .collect();
     Ordering { roles, init_order }
+}
+
+/// ContainerDependency (ECS API model): only the dependent container waits. On Kubernetes
+/// every main container starts after all init containers (and started sidecars), so main
+/// containers that do not depend on one wait too: said case by case.
+fn wider_waits(
+    containers: &[ContainerDefinition],
+    roles: &[Role],
+    edges: &[Vec<usize>],
+    base: &str,
+    report: &mut Report,
+) {
+    for (target, role) in roles.iter().enumerate() {
+        if *role == Role::Main {
+            continue;
+        }
+        let waiting: Vec<&str> = (0..containers.len())
+            .filter(|&i| roles[i] == Role::Main && !depends_on(i, target, edges))
+            .map(|i| containers[i].name.as_deref().unwrap_or("?"))
+            .collect();
+        if waiting.is_empty() {
+            continue;
+        }
+        let name = containers[target].name.as_deref().unwrap_or_default();
+        let why = match role {
+            Role::Init => "has exited",
+            _ => "has started",
+        };
+        report.warn(
+            format!("{base}[{target}].name"),
+            format!("'{}' also wait until '{name}' {why}: Kubernetes starts main containers after every init container and sidecar, while in ECS only its dependents wait", waiting.join("', '")),
+        );
+    }
+}
+
+/// Whether container `from` depends on `to`, directly or through others.
+fn depends_on(from: usize, to: usize, edges: &[Vec<usize>]) -> bool {
+    let mut seen = vec![false; edges.len()];
+    let mut stack = vec![from];
+    while let Some(i) = stack.pop() {
+        for &d in &edges[i] {
+            if d == to {
+                return true;
+            }
+            if !seen[d] {
+                seen[d] = true;
+                stack.push(d);
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -224,6 +284,40 @@ mod tests {
             ]
         );
         assert_eq!(o.init_order, vec![1, 2]);
+    }
+
+    /// ContainerDependency (ECS API model): a container may be both a START and a SUCCESS
+    /// target; it becomes an init container, with a warning, never a refusal. Main containers
+    /// that do not depend on an init container are told they wait for it too.
+    #[test]
+    fn start_and_success_target_is_an_init_container_and_wider_waits_are_warned() {
+        let mut setup = c("setup", &[]);
+        setup.essential = Some(false);
+        let app = c(
+            "app",
+            &[
+                ("setup", ContainerCondition::Start),
+                ("setup", ContainerCondition::Success),
+            ],
+        );
+        let other = c("other", &[]);
+        let mut r = Report::default();
+        let o = plan(&[app, setup, other], "s", &mut r);
+        assert!(r.is_ok(), "{:?}", r.errors);
+        assert_eq!(o.roles[1], Role::Init);
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.message.contains("both to complete and to START"))
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.path == "s[1].name" && w.message.contains("'other' also wait")),
+            "{:?}",
+            r.warnings
+        );
+        assert!(!r.warnings.iter().any(|w| w.message.contains("'app' also")));
     }
 
     #[test]
