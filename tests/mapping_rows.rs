@@ -58,7 +58,13 @@ fn render_with(
             value,
         })
         .collect();
-    let out = render::render(&docs, &Options { policy });
+    let out = render::render(
+        &docs,
+        &Options {
+            policy,
+            ..Options::default()
+        },
+    );
     if out.errors.is_empty() {
         Ok(out.objects)
     } else {

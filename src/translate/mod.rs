@@ -22,6 +22,7 @@ pub mod rollout;
 pub mod secrets;
 pub mod service;
 pub mod task;
+pub mod task_resources;
 pub mod volumes;
 pub mod windows;
 
@@ -61,6 +62,9 @@ impl SecurityPolicy {
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     pub policy: SecurityPolicy,
+    /// The API server's (major, minor) version where known: below 1.34 (no pod-level
+    /// resources) the task size is split over the containers. Unknown: pod-level resources.
+    pub server_version: Option<(u32, u32)>,
 }
 
 /// A task definition revision resolved for translation.
@@ -99,6 +103,8 @@ pub struct Context<'a> {
     pub standalone_task: bool,
     /// runtimePlatform.operatingSystemFamily is a Windows Server family: pods for Windows nodes.
     pub windows: bool,
+    /// The server's version ([`Options::server_version`]).
+    pub server_version: Option<(u32, u32)>,
 }
 
 impl<'a> Context<'a> {
@@ -112,6 +118,7 @@ impl<'a> Context<'a> {
             launch_volumes: BTreeMap::new(),
             standalone_task: false,
             windows: windows::is_windows(&td.spec),
+            server_version: options.server_version,
         }
     }
 

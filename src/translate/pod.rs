@@ -176,7 +176,7 @@ pub fn pod_template(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) 
     pod.volumes = (!all_volumes.is_empty()).then_some(all_volumes);
     pod.termination_grace_period_seconds = grace;
 
-    task_size(td, fargate, defs, &mut pod, report);
+    task_size(td, fargate, defs, &mut pod, ctx, report);
     task_networking(
         spec.network_mode,
         spec.pid_mode,
@@ -322,6 +322,7 @@ fn task_size(
     fargate: bool,
     defs: &[crate::api::ecs::ContainerDefinition],
     pod: &mut PodSpec,
+    ctx: &Context,
     report: &mut Report,
 ) {
     let spec = &td.spec;
@@ -412,6 +413,15 @@ fn task_size(
             "is required when no container sets memory or memoryReservation (as in ECS)",
             None,
         );
+    }
+    if let Some(version) = ctx
+        .server_version
+        .filter(|v| !super::task_resources::pod_level(Some(*v)))
+    {
+        if cpu.is_some() || memory.is_some() {
+            super::task_resources::split(cpu, memory, defs, pod, version, report);
+        }
+        return;
     }
     let mut limits = BTreeMap::new();
     if let Some(c) = cpu {

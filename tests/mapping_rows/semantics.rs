@@ -25,7 +25,13 @@ fn render_all(td: Value, svc: Value, policy: SecurityPolicy) -> render::Rendered
         value,
     })
     .collect::<Vec<_>>();
-    render::render(&docs, &Options { policy })
+    render::render(
+        &docs,
+        &Options {
+            policy,
+            ..Options::default()
+        },
+    )
 }
 
 fn has(messages: &[String], path: &str) -> bool {
@@ -311,4 +317,53 @@ fn value_dependent_rejections_accept_the_supported_values() {
     };
     assert!(task(true).is_ok(), "{:?}", task(true).err());
     assert!(task(false).is_err());
+}
+
+/// RegisterTaskDefinitionRequest.cpu / .memory (ECS API model): the task's hard limit. On a
+/// server without pod-level resources (Kubernetes < 1.34) it is split over the containers'
+/// limits, with a warning naming the version; on newer servers it is the pod's own limit.
+#[test]
+fn task_size_is_split_over_containers_without_pod_level_resources() {
+    let td = json!({"family": "app", "cpu": "1024", "memory": "2048", "containerDefinitions": [
+        {"name": "app", "image": "a", "cpu": 768, "memoryReservation": 512},
+        {"name": "proxy", "image": "p", "cpu": 256, "memory": 512}]});
+    let docs: Vec<manifest::Document> = [
+        json!({"apiVersion": "ecs-operator.io/v1alpha1", "kind": "TaskDefinition", "metadata": {"name": "app"}, "spec": td}),
+        json!({"apiVersion": "ecs-operator.io/v1alpha1", "kind": "Service", "metadata": {"name": "app"}, "spec": {"taskDefinition": "app", "desiredCount": 1}}),
+    ]
+    .into_iter()
+    .map(|value| manifest::Document {
+        source: "row".into(),
+        value,
+    })
+    .collect();
+    let old = render::render(
+        &docs,
+        &Options {
+            server_version: Some((1, 33)),
+            ..Options::default()
+        },
+    );
+    assert!(old.errors.is_empty(), "{:?}", old.errors);
+    assert!(
+        old.warnings
+            .iter()
+            .any(|w| w.contains("spec.cpu: Kubernetes 1.33 has no pod-level resources")),
+        "{:?}",
+        old.warnings
+    );
+    let pod = &object(&old.objects, "Deployment")["spec"]["template"]["spec"];
+    assert!(pod.get("resources").is_none());
+    let limits = |i: usize| &pod["containers"][i]["resources"]["limits"];
+    assert_eq!(
+        (limits(0)["cpu"].as_str(), limits(0)["memory"].as_str()),
+        (Some("750m"), Some("1536Mi"))
+    );
+    assert_eq!(
+        (limits(1)["cpu"].as_str(), limits(1)["memory"].as_str()),
+        (Some("250m"), Some("512Mi"))
+    );
+    let new = render::render(&docs, &Options::default());
+    let pod = &object(&new.objects, "Deployment")["spec"]["template"]["spec"];
+    assert_eq!(pod["resources"]["limits"]["cpu"], "1");
 }

@@ -71,6 +71,7 @@ fn output(docs: &[manifest::Document], options: &Options) -> (Vec<Value>, Vec<St
 fn every_mapped_member_changes_the_rendered_output() {
     let options = Options {
         policy: SecurityPolicy::permissive(),
+        ..Options::default()
     };
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/render");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
