@@ -1,6 +1,7 @@
-//! Container ordering (`dependsOn`) on Kubernetes: every container that others depend on runs
-//! before the main containers — as a native sidecar (init container with `restartPolicy:
-//! Always`) for START/HEALTHY, or as an ordinary init container for COMPLETE/SUCCESS — in a
+//! Container ordering (`dependsOn`) on Kubernetes: a START target is a main container started
+//! before its dependents; a HEALTHY target (or a START target an init container needs) a
+//! native sidecar (init container with `restartPolicy: Always`); a COMPLETE/SUCCESS target
+//! an ordinary init container — all in a
 //! topological order. Unknown names and cycles are errors; where Kubernetes orders more
 //! strictly than ECS (every main container waits, not only the dependent), a warning.
 
@@ -26,6 +27,8 @@ pub enum Role {
 pub struct Ordering {
     pub roles: Vec<Role>,
     pub init_order: Vec<usize>,
+    /// The main containers, dependencies first (the kubelet starts them in this order).
+    pub main_order: Vec<usize>,
 }
 
 /// Plan the ordering of `containers`, recording problems under `base`
@@ -127,15 +130,16 @@ pub fn plan(containers: &[ContainerDefinition], base: &str, report: &mut Report)
                     format!("container '{name}' is a dependency both to complete and to START: it runs to completion first (an init container), so its START dependents wait for it to exit, not only to start")
                 },
             );
-        } else {
+        } else if healthy {
             roles[target] = Role::Sidecar {
-                needs_healthy: healthy,
+                needs_healthy: true,
             };
         }
     }
     for &target in &completes {
         roles[target] = Role::Init;
     }
+    promote_start_targets(&starts, &edges, &mut roles);
     wider_waits(containers, &roles, &edges, base, report);
 
     // Kahn's algorithm: dependencies before dependents, ties in definition order.
@@ -177,10 +181,51 @@ pub fn plan(containers: &[ContainerDefinition], base: &str, report: &mut Report)
         );
     }
     let init_order = order
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|&i| roles[i] != Role::Main)
         .collect();
-    Ordering { roles, init_order }
+    // Containers left out by a cycle (an error) keep definition order after the others.
+    let mut main_order: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&i| roles[i] == Role::Main)
+        .collect();
+    main_order
+        .extend((0..containers.len()).filter(|i| roles[*i] == Role::Main && !order.contains(i)));
+    Ordering {
+        roles,
+        init_order,
+        main_order,
+    }
+}
+
+/// ContainerDependency (ECS API model): START only needs the dependency to have started. The
+/// kubelet starts a pod's main containers one after the other in spec order, so a START target
+/// stays a main container, placed before its dependents: it is not restarted when it exits
+/// (in a Task pod) and its exit counts like any main container's (an essential one stops the
+/// task), unlike a native sidecar, which always restarts. Only a START target that an init
+/// container or sidecar depends on must run before them, as a sidecar.
+fn promote_start_targets(starts: &BTreeMap<usize, bool>, edges: &[Vec<usize>], roles: &mut [Role]) {
+    loop {
+        let mut changed = false;
+        for i in 0..roles.len() {
+            if roles[i] == Role::Main {
+                continue;
+            }
+            for &d in &edges[i] {
+                if roles[d] == Role::Main && starts.contains_key(&d) {
+                    roles[d] = Role::Sidecar {
+                        needs_healthy: false,
+                    };
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
 }
 
 /// ContainerDependency (ECS API model): only the dependent container waits. On Kubernetes
@@ -318,6 +363,35 @@ mod tests {
             r.warnings
         );
         assert!(!r.warnings.iter().any(|w| w.message.contains("'app' also")));
+    }
+
+    /// ContainerDependency (ECS API model): START needs the dependency started, nothing more:
+    /// a main container ordered before its dependent; a sidecar only when an init container needs it.
+    #[test]
+    fn start_targets_are_main_containers_started_first() {
+        let app = c("app", &[("agent", ContainerCondition::Start)]);
+        let agent = c("agent", &[]);
+        let mut r = Report::default();
+        let o = plan(&[app.clone(), agent.clone()], "s", &mut r);
+        assert_eq!(o.roles, vec![Role::Main, Role::Main]);
+        assert_eq!(o.main_order, vec![1, 0]);
+        let mut migrate = c("migrate", &[("agent", ContainerCondition::Start)]);
+        migrate.essential = Some(false);
+        let app = c(
+            "app",
+            &[
+                ("agent", ContainerCondition::Start),
+                ("migrate", ContainerCondition::Success),
+            ],
+        );
+        let o = plan(&[app, agent, migrate], "s", &mut r);
+        assert_eq!(
+            o.roles[1],
+            Role::Sidecar {
+                needs_healthy: false
+            }
+        );
+        assert_eq!(o.init_order, vec![1, 2]);
     }
 
     #[test]

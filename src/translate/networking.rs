@@ -29,7 +29,10 @@ impl Networking {
     /// The pod readiness gates of the AWS Load Balancer Controller, one per TargetGroupBinding:
     /// a task counts as ready only once its target is healthy in the target group, as ECS
     /// counts a load-balanced task healthy only when the target group says so
-    /// (DeploymentConfiguration.minimumHealthyPercent, ECS API model).
+    /// (DeploymentConfiguration.minimumHealthyPercent, ECS API model). The condition type is
+    /// the one the controller's webhook injects (AWS Load Balancer Controller docs, "Pod
+    /// readiness gate"; target type ip, as the bindings use), set here so no namespace label
+    /// is needed; the controller sets it True once the target is healthy.
     pub fn readiness_gates(&self) -> Vec<PodReadinessGate> {
         self.target_group_bindings
             .iter()

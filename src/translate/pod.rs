@@ -161,12 +161,7 @@ pub fn pod_template(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) 
         }
         init.push(c);
     }
-    let main: Vec<Container> = built
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| order.roles[*i] == Role::Main)
-        .map(|(_, c)| c.clone())
-        .collect();
+    let main: Vec<Container> = order.main_order.iter().map(|&i| built[i].clone()).collect();
     pod.init_containers = (!init.is_empty()).then_some(init);
     pod.containers = main;
 
