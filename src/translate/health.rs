@@ -71,6 +71,40 @@ pub fn task(containers: impl IntoIterator<Item = (bool, HealthStatus)>) -> Healt
     if any { out } else { HealthStatus::Unknown }
 }
 
+/// Seconds after RUNNING at which a task without an essential health check counts as healthy
+/// (DeploymentConfiguration.minimumHealthyPercent, ECS API model).
+pub const NO_CHECK_GRACE_SECONDS: i64 = 40;
+
+/// What the service scheduler needs to know of one running task to count it toward the
+/// minimum healthy percent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskView {
+    /// Some essential container has a health check (the pod's health-checked annotation).
+    pub has_essential_check: bool,
+    /// The task's health ([`task`]).
+    pub health: HealthStatus,
+    /// Seconds since the task reached RUNNING (None: not running).
+    pub running_for: Option<i64>,
+    /// The service uses a load balancer: Some(target healthy in the target group).
+    pub load_balancer_healthy: Option<bool>,
+}
+
+/// Whether the task counts toward the minimum healthy percent, by the rules of
+/// DeploymentConfiguration.minimumHealthyPercent (ECS API model): with an essential health
+/// check once the task is HEALTHY, without one 40 s after RUNNING (or, behind a load balancer,
+/// once the target group says healthy instead of the 40 s); behind a load balancer both the
+/// task's health and the target's.
+pub fn counts_as_healthy(t: TaskView) -> bool {
+    let Some(running_for) = t.running_for else {
+        return false;
+    };
+    match (t.has_essential_check, t.load_balancer_healthy) {
+        (true, lb) => t.health == HealthStatus::Healthy && lb.unwrap_or(true),
+        (false, Some(lb)) => lb,
+        (false, None) => running_for >= NO_CHECK_GRACE_SECONDS,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::HealthStatus::{Healthy, Unhealthy, Unknown};
@@ -101,6 +135,32 @@ mod tests {
     fn non_essential_containers_never_count() {
         assert_eq!(task([(true, Healthy), (false, Unhealthy)]), Healthy);
         assert_eq!(task([(false, Healthy)]), Unknown);
+    }
+
+    /// DeploymentConfiguration.minimumHealthyPercent (ECS API model): the 40-second rule and
+    /// the load balancer's say.
+    #[test]
+    fn minimum_healthy_percent_counting_rules() {
+        let t = |check, health, running_for, lb| TaskView {
+            has_essential_check: check,
+            health,
+            running_for,
+            load_balancer_healthy: lb,
+        };
+        for (view, counts) in [
+            (t(false, Unknown, Some(39), None), false),
+            (t(false, Unknown, Some(40), None), true),
+            (t(false, Unknown, None, None), false),
+            (t(false, Unknown, Some(5), Some(true)), true),
+            (t(false, Unknown, Some(100), Some(false)), false),
+            (t(true, Unknown, Some(100), None), false),
+            (t(true, Healthy, Some(1), None), true),
+            (t(true, Healthy, Some(1), Some(false)), false),
+            (t(true, Healthy, Some(1), Some(true)), true),
+            (t(true, Unhealthy, Some(100), Some(true)), false),
+        ] {
+            assert_eq!(counts_as_healthy(view), counts, "{view:?}");
+        }
     }
 
     #[test]
