@@ -6,6 +6,7 @@ pub mod capacity;
 pub mod containers;
 pub mod dependencies;
 pub mod diagnostics;
+pub mod eligibility;
 pub mod family;
 pub mod fates;
 pub mod health;
