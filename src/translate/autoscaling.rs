@@ -355,6 +355,55 @@ fn step_policies(
     (up, down)
 }
 
+/// ECSServiceAverageCPUUtilization / …Memory… are measured against what the task reserves:
+/// its task-level cpu/memory, else its containers' (Application Auto Scaling's ECS metrics).
+/// The HPA measures a Resource metric against the pod-level requests when set (Kubernetes
+/// ≥ 1.34, kubernetes/kubernetes#132430), else the sum of every container's request — and
+/// computes nothing when one container has none. Said here, before the HPA silently idles.
+pub fn check_utilization_basis(
+    hpa: &HorizontalPodAutoscaler,
+    pod: &k8s_openapi::api::core::v1::PodSpec,
+    report: &mut Report,
+) {
+    let pod_level = |r: &str| {
+        pod.resources
+            .as_ref()
+            .and_then(|x| x.requests.as_ref())
+            .is_some_and(|q| q.contains_key(r))
+    };
+    let running = pod.containers.iter().chain(
+        pod.init_containers
+            .iter()
+            .flatten()
+            .filter(|c| c.restart_policy.as_deref() == Some("Always")),
+    );
+    let running: Vec<_> = running.collect();
+    for m in hpa.spec.metrics.iter().flatten() {
+        let Some(resource) = m.resource.as_ref().map(|r| r.name.as_str()) else {
+            continue;
+        };
+        if pod_level(resource) {
+            continue;
+        }
+        let missing: Vec<&str> = running
+            .iter()
+            .filter(|c| {
+                !c.resources
+                    .as_ref()
+                    .and_then(|r| r.requests.as_ref().or(r.limits.as_ref()))
+                    .is_some_and(|q| q.contains_key(resource))
+            })
+            .map(|c| c.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            report.warn(
+                "spec.autoscaling.targetTrackingScalingPolicies",
+                format!("{resource} utilization needs the task's {resource} (task-level {resource}, or {resource} on every container): container(s) '{}' reserve none, so the HPA cannot compute it", missing.join("', '")),
+            );
+        }
+    }
+}
+
 fn external(name: &str, label: Option<(&str, &str)>, target: f64, total: bool) -> MetricSpec {
     MetricSpec {
         type_: "External".into(),

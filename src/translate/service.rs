@@ -122,6 +122,9 @@ pub fn translate_observed(
         .autoscaling
         .as_ref()
         .and_then(|a| autoscaling::hpa(&name, namespace, a, &labels, &mut report));
+    if let (Some(h), Some(pod)) = (&hpa, &template.spec) {
+        autoscaling::check_utilization_basis(h, pod, &mut report);
+    }
     report.into_result(ServiceObjects {
         workloads,
         networking,

@@ -367,3 +367,32 @@ fn task_size_is_split_over_containers_without_pod_level_resources() {
     let pod = &object(&new.objects, "Deployment")["spec"]["template"]["spec"];
     assert_eq!(pod["resources"]["limits"]["cpu"], "1");
 }
+
+/// Application Auto Scaling's ECSServiceAverageCPUUtilization is measured against the CPU the
+/// task reserves; the HPA uses the pod-level request (task cpu) when set, else every
+/// container's request, and computes nothing when one has none: a warning then.
+#[test]
+fn cpu_target_tracking_is_measured_against_the_task_cpu() {
+    let svc = json!({"autoscaling": {"minCapacity": 1, "maxCapacity": 4, "targetTrackingScalingPolicies": [
+        {"policyName": "cpu", "targetValue": 50, "predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}}]}});
+    let no_size = render_all(json!({}), svc.clone(), SecurityPolicy::default());
+    assert!(
+        has(
+            &no_size.warnings,
+            "spec.autoscaling.targetTrackingScalingPolicies"
+        ),
+        "{:?}",
+        no_size.warnings
+    );
+    let sized = render_all(json!({"cpu": "512"}), svc, SecurityPolicy::default());
+    assert!(
+        !has(
+            &sized.warnings,
+            "spec.autoscaling.targetTrackingScalingPolicies"
+        ),
+        "{:?}",
+        sized.warnings
+    );
+    let pod = &object(&sized.objects, "Deployment")["spec"]["template"]["spec"];
+    assert_eq!(pod["resources"]["requests"]["cpu"], "500m");
+}
