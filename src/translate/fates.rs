@@ -185,7 +185,7 @@ pub fn markdown() -> String {
          - **readonly**: read-only output (from `describe-*`), accepted and ignored with a warning;\n\
          - **parent**: covered by the fate of the member that holds it;\n\
          - **operator**: acts through the operator's controllers (rollouts, circuit breaker, status), not on the rendered objects;\n\
-         - **validated**: checked against the rest of the spec (an error naming it when inconsistent), with no Kubernetes field of its own.\n\n\
+         - **validated**: checked against the rest of the spec (an error or warning naming it when inconsistent), with no Kubernetes field of its own.\n\n\
          A test removes every *mapped* member set in the render fixtures and fails if the rendered output does not change.\n",
     );
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
