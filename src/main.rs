@@ -154,6 +154,7 @@ impl PolicyFlags {
                 allow_host_path: self.allow_host_path,
                 allow_host_devices: self.allow_host_devices,
             },
+            ..Options::default()
         }
     }
 }

@@ -10,6 +10,9 @@ use ecs_operator::crdgen;
 use ecs_operator::translate::{Options, fates};
 use serde_json::Value;
 
+#[path = "translate/mutation.rs"]
+mod mutation;
+
 fn fixture(path: &str) -> Vec<manifest::Document> {
     manifest::read_documents(&format!(
         "{}/tests/fixtures/{path}",

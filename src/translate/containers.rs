@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{
     AppArmorProfile, Capabilities, ConfigMapEnvSource, Container, ContainerPort, EnvFromSource,
     EnvVar, EnvVarSource, ResourceRequirements, SELinuxOptions, SecretKeySelector, SecurityContext,
+    WindowsSecurityContextOptions,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
@@ -246,7 +247,14 @@ fn security_context(
     if def.readonly_root_filesystem == Some(true) {
         sc.read_only_root_filesystem = Some(true);
     }
-    if let Some(user) = def.user.as_deref().filter(|u| !u.is_empty()) {
+    if let Some(user) = def.user.as_deref().filter(|u| !u.is_empty() && ctx.windows) {
+        // Windows containers run as a named account (ECS Developer Guide, "Windows task
+        // definitions": user); Kubernetes forbids runAsUser in a Windows pod.
+        sc.windows_options = Some(WindowsSecurityContextOptions {
+            run_as_user_name: Some(user.to_string()),
+            ..WindowsSecurityContextOptions::default()
+        });
+    } else if let Some(user) = def.user.as_deref().filter(|u| !u.is_empty()) {
         let mut parts = user.splitn(2, ':');
         let uid = parts.next().unwrap_or_default();
         let gid = parts.next();

@@ -1,7 +1,9 @@
-//! Container ordering (`dependsOn`) on Kubernetes: every container that others depend on runs
-//! before the main containers — as a native sidecar (init container with `restartPolicy:
-//! Always`) for START/HEALTHY, or as an ordinary init container for COMPLETE/SUCCESS — in a
-//! topological order. Unknown names and cycles are errors.
+//! Container ordering (`dependsOn`) on Kubernetes: a START target is a main container started
+//! before its dependents; a HEALTHY target (or a START target an init container needs) a
+//! native sidecar (init container with `restartPolicy: Always`); a COMPLETE/SUCCESS target
+//! an ordinary init container — all in a
+//! topological order. Unknown names and cycles are errors; where Kubernetes orders more
+//! strictly than ECS (every main container waits, not only the dependent), a warning.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,6 +27,8 @@ pub enum Role {
 pub struct Ordering {
     pub roles: Vec<Role>,
     pub init_order: Vec<usize>,
+    /// The main containers, dependencies first (the kubelet starts them in this order).
+    pub main_order: Vec<usize>,
 }
 
 /// Plan the ordering of `containers`, recording problems under `base`
@@ -113,21 +117,30 @@ pub fn plan(containers: &[ContainerDefinition], base: &str, report: &mut Report)
     }
     for (&target, &healthy) in &starts {
         if completes.contains(&target) {
+            // ContainerDependency (ECS API model) accepts a container that is both a START (or
+            // HEALTHY) and a COMPLETE/SUCCESS target. As an init container it has started —
+            // and finished — before anything after it starts, so START holds (later than in
+            // ECS); HEALTHY cannot be checked on a container that must exit first.
             let name = containers[target].name.as_deref().unwrap_or_default();
-            report.error(
+            report.warn(
                 format!("{base}[{target}].name"),
-                format!("container '{name}' is a dependency both to complete (COMPLETE/SUCCESS) and to stay running (START/HEALTHY)"),
-                Some("a container either runs to completion first or runs alongside; split it in two".to_string()),
+                if healthy {
+                    format!("container '{name}' is a dependency both to complete and to be HEALTHY: it runs to completion first (an init container), so its health check is not evaluated and HEALTHY dependents wait for it to exit")
+                } else {
+                    format!("container '{name}' is a dependency both to complete and to START: it runs to completion first (an init container), so its START dependents wait for it to exit, not only to start")
+                },
             );
-        } else {
+        } else if healthy {
             roles[target] = Role::Sidecar {
-                needs_healthy: healthy,
+                needs_healthy: true,
             };
         }
     }
     for &target in &completes {
         roles[target] = Role::Init;
     }
+    promote_start_targets(&starts, &edges, &mut roles);
+    wider_waits(containers, &roles, &edges, base, report);
 
     // Kahn's algorithm: dependencies before dependents, ties in definition order.
     let mut remaining: Vec<usize> = edges.iter().map(Vec::len).collect();
@@ -168,10 +181,102 @@ pub fn plan(containers: &[ContainerDefinition], base: &str, report: &mut Report)
         );
     }
     let init_order = order
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|&i| roles[i] != Role::Main)
         .collect();
-    Ordering { roles, init_order }
+    // Containers left out by a cycle (an error) keep definition order after the others.
+    let mut main_order: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&i| roles[i] == Role::Main)
+        .collect();
+    main_order
+        .extend((0..containers.len()).filter(|i| roles[*i] == Role::Main && !order.contains(i)));
+    Ordering {
+        roles,
+        init_order,
+        main_order,
+    }
+}
+
+/// ContainerDependency (ECS API model): START only needs the dependency to have started. The
+/// kubelet starts a pod's main containers one after the other in spec order, so a START target
+/// stays a main container, placed before its dependents: it is not restarted when it exits
+/// (in a Task pod) and its exit counts like any main container's (an essential one stops the
+/// task), unlike a native sidecar, which always restarts. Only a START target that an init
+/// container or sidecar depends on must run before them, as a sidecar.
+fn promote_start_targets(starts: &BTreeMap<usize, bool>, edges: &[Vec<usize>], roles: &mut [Role]) {
+    loop {
+        let mut changed = false;
+        for i in 0..roles.len() {
+            if roles[i] == Role::Main {
+                continue;
+            }
+            for &d in &edges[i] {
+                if roles[d] == Role::Main && starts.contains_key(&d) {
+                    roles[d] = Role::Sidecar {
+                        needs_healthy: false,
+                    };
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
+/// ContainerDependency (ECS API model): only the dependent container waits. On Kubernetes
+/// every main container starts after all init containers (and started sidecars), so main
+/// containers that do not depend on one wait too: said case by case.
+fn wider_waits(
+    containers: &[ContainerDefinition],
+    roles: &[Role],
+    edges: &[Vec<usize>],
+    base: &str,
+    report: &mut Report,
+) {
+    for (target, role) in roles.iter().enumerate() {
+        if *role == Role::Main {
+            continue;
+        }
+        let waiting: Vec<&str> = (0..containers.len())
+            .filter(|&i| roles[i] == Role::Main && !depends_on(i, target, edges))
+            .map(|i| containers[i].name.as_deref().unwrap_or("?"))
+            .collect();
+        if waiting.is_empty() {
+            continue;
+        }
+        let name = containers[target].name.as_deref().unwrap_or_default();
+        let why = match role {
+            Role::Init => "has exited",
+            _ => "has started",
+        };
+        report.warn(
+            format!("{base}[{target}].name"),
+            format!("'{}' also wait until '{name}' {why}: Kubernetes starts main containers after every init container and sidecar, while in ECS only its dependents wait", waiting.join("', '")),
+        );
+    }
+}
+
+/// Whether container `from` depends on `to`, directly or through others.
+fn depends_on(from: usize, to: usize, edges: &[Vec<usize>]) -> bool {
+    let mut seen = vec![false; edges.len()];
+    let mut stack = vec![from];
+    while let Some(i) = stack.pop() {
+        for &d in &edges[i] {
+            if d == to {
+                return true;
+            }
+            if !seen[d] {
+                seen[d] = true;
+                stack.push(d);
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -222,6 +327,69 @@ mod tests {
                 },
                 Role::Init
             ]
+        );
+        assert_eq!(o.init_order, vec![1, 2]);
+    }
+
+    /// ContainerDependency (ECS API model): a container may be both a START and a SUCCESS
+    /// target; it becomes an init container, with a warning, never a refusal. Main containers
+    /// that do not depend on an init container are told they wait for it too.
+    #[test]
+    fn start_and_success_target_is_an_init_container_and_wider_waits_are_warned() {
+        let mut setup = c("setup", &[]);
+        setup.essential = Some(false);
+        let app = c(
+            "app",
+            &[
+                ("setup", ContainerCondition::Start),
+                ("setup", ContainerCondition::Success),
+            ],
+        );
+        let other = c("other", &[]);
+        let mut r = Report::default();
+        let o = plan(&[app, setup, other], "s", &mut r);
+        assert!(r.is_ok(), "{:?}", r.errors);
+        assert_eq!(o.roles[1], Role::Init);
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.message.contains("both to complete and to START"))
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.path == "s[1].name" && w.message.contains("'other' also wait")),
+            "{:?}",
+            r.warnings
+        );
+        assert!(!r.warnings.iter().any(|w| w.message.contains("'app' also")));
+    }
+
+    /// ContainerDependency (ECS API model): START needs the dependency started, nothing more:
+    /// a main container ordered before its dependent; a sidecar only when an init container needs it.
+    #[test]
+    fn start_targets_are_main_containers_started_first() {
+        let app = c("app", &[("agent", ContainerCondition::Start)]);
+        let agent = c("agent", &[]);
+        let mut r = Report::default();
+        let o = plan(&[app.clone(), agent.clone()], "s", &mut r);
+        assert_eq!(o.roles, vec![Role::Main, Role::Main]);
+        assert_eq!(o.main_order, vec![1, 0]);
+        let mut migrate = c("migrate", &[("agent", ContainerCondition::Start)]);
+        migrate.essential = Some(false);
+        let app = c(
+            "app",
+            &[
+                ("agent", ContainerCondition::Start),
+                ("migrate", ContainerCondition::Success),
+            ],
+        );
+        let o = plan(&[app, agent, migrate], "s", &mut r);
+        assert_eq!(
+            o.roles[1],
+            Role::Sidecar {
+                needs_healthy: false
+            }
         );
         assert_eq!(o.init_order, vec![1, 2]);
     }

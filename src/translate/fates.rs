@@ -28,6 +28,10 @@ pub enum Fate {
     ReadOnly,
     /// Covered by the fate of the member that holds it.
     Parent,
+    /// Acts through the operator's controllers (rollouts, status), not on rendered objects.
+    Operator,
+    /// Checked against the rest of the spec (an error when inconsistent); no field of its own.
+    Validated,
 }
 
 /// One row of the table.
@@ -61,6 +65,8 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, Row>, String> {
             Some("rejected") => Fate::Rejected,
             Some("readonly") => Fate::ReadOnly,
             Some("parent") => Fate::Parent,
+            Some("operator") => Fate::Operator,
+            Some("validated") => Fate::Validated,
             other => return Err(format!("line {}: unknown fate {other:?}", n + 1)),
         };
         let note = cols.next().unwrap_or_default().trim().to_string();
@@ -98,11 +104,19 @@ fn autoscaling_kind(shape: &str, member: &str) -> Kind {
     }
 }
 
+/// What member `member` of `shape` holds: the ECS model's kind, or for the autoscaling block
+/// (not an ECS shape) its own nesting.
+pub fn member_kind(shape: &str, member: &str) -> Kind {
+    members(shape)
+        .and_then(|m| m.iter().find(|m| m.name == member))
+        .map(|m| m.kind)
+        .unwrap_or_else(|| autoscaling_kind(shape, member))
+}
+
 /// Walk `value` (an object of `shape`) and record what the table says about each member set.
 /// Members set to null, "", [] or {} count as unset.
 pub fn walk(shape: &str, value: &Value, path: &str, report: &mut Report) {
     let Value::Object(map) = value else { return };
-    let known = members(shape);
     for (key, v) in map {
         if is_unset(v) || key == "kubernetes" {
             continue;
@@ -115,24 +129,37 @@ pub fn walk(shape: &str, value: &Value, path: &str, report: &mut Report) {
         };
         match row.fate {
             Fate::Warned | Fate::ReadOnly => report.warn(member_path, row.note.clone()),
+            Fate::Rejected if accepted(&row.member, v) => {}
             Fate::Rejected => report.error(member_path, row.note.clone(), None),
             Fate::Parent => {}
-            Fate::Mapped => {
-                let kind = known
-                    .and_then(|m| m.iter().find(|m| m.name == key))
-                    .map(|m| m.kind)
-                    .unwrap_or_else(|| autoscaling_kind(shape, key));
-                match kind {
-                    Kind::Struct(inner) => walk(inner, v, &member_path, report),
-                    Kind::ListOf(inner) => {
-                        for (i, item) in v.as_array().into_iter().flatten().enumerate() {
-                            walk(inner, item, &format!("{member_path}[{i}]"), report);
-                        }
+            Fate::Mapped | Fate::Operator | Fate::Validated => match member_kind(shape, key) {
+                Kind::Struct(inner) => walk(inner, v, &member_path, report),
+                Kind::ListOf(inner) => {
+                    for (i, item) in v.as_array().into_iter().flatten().enumerate() {
+                        walk(inner, item, &format!("{member_path}[{i}]"), report);
                     }
-                    Kind::Scalar => {}
                 }
-            }
+                Kind::Scalar => {}
+            },
         }
+    }
+}
+
+/// Value-dependent rejections (the table's notes name only the refused values): the values
+/// ECS users paste that are the default behaviour here and so are accepted — `describe-*`
+/// output carries `strategy: ROLLING`, `deploymentController.type: ECS`,
+/// `isolationMode: SHARED`, `disableNetworking: false`, `deleteOnTermination: true`.
+fn accepted(member: &str, v: &Value) -> bool {
+    let field_is = |field: &str, ok: &str| v.get(field).is_none_or(|f| f.as_str() == Some(ok));
+    match member {
+        "DeploymentConfiguration.strategy" => v.as_str() == Some("ROLLING"),
+        "CreateServiceRequest.deploymentController" => field_is("type", "ECS"),
+        "RegisterTaskDefinitionRequest.trustedExecutionConfiguration" => {
+            field_is("isolationMode", "SHARED")
+        }
+        "ContainerDefinition.disableNetworking" => v.as_bool() == Some(false),
+        "TaskManagedEBSVolumeTerminationPolicy.deleteOnTermination" => v.as_bool() == Some(true),
+        _ => false,
     }
 }
 
@@ -156,7 +183,10 @@ pub fn markdown() -> String {
          - **warned**: accepted without a Kubernetes effect; the note is the warning shown in `render` and in status;\n\
          - **rejected**: an error naming the field;\n\
          - **readonly**: read-only output (from `describe-*`), accepted and ignored with a warning;\n\
-         - **parent**: covered by the fate of the member that holds it.\n",
+         - **parent**: covered by the fate of the member that holds it;\n\
+         - **operator**: acts through the operator's controllers (rollouts, circuit breaker, status), not on the rendered objects;\n\
+         - **validated**: checked against the rest of the spec (an error or warning naming it when inconsistent), with no Kubernetes field of its own.\n\n\
+         A test removes every *mapped* member set in the render fixtures and fails if the rendered output does not change.\n",
     );
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut shape = String::new();
@@ -174,6 +204,8 @@ pub fn markdown() -> String {
                 "warned" => "warned",
                 "rejected" => "rejected",
                 "readonly" => "readonly",
+                "operator" => "operator",
+                "validated" => "validated",
                 _ => "parent",
             })
             .or_default() += 1;

@@ -6,12 +6,15 @@ pub mod capacity;
 pub mod containers;
 pub mod dependencies;
 pub mod diagnostics;
+pub mod eligibility;
 pub mod family;
 pub mod fates;
+pub mod health;
 pub mod names;
 pub mod networking;
 pub mod placement;
 pub mod pod;
+pub mod ports;
 pub mod probes;
 pub mod quantity;
 pub mod query;
@@ -20,7 +23,9 @@ pub mod rollout;
 pub mod secrets;
 pub mod service;
 pub mod task;
+pub mod task_resources;
 pub mod volumes;
+pub mod windows;
 
 use std::collections::BTreeMap;
 
@@ -58,6 +63,9 @@ impl SecurityPolicy {
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     pub policy: SecurityPolicy,
+    /// The API server's (major, minor) version where known: below 1.34 (no pod-level
+    /// resources) the task size is split over the containers. Unknown: pod-level resources.
+    pub server_version: Option<(u32, u32)>,
 }
 
 /// A task definition revision resolved for translation.
@@ -91,6 +99,13 @@ pub struct Context<'a> {
     pub grace_seconds: i32,
     /// Sizes (GiB) of `configuredAtLaunch` volumes, from the service's or task's volumeConfigurations.
     pub launch_volumes: BTreeMap<String, i32>,
+    /// A standalone Task (RunTask), not a Service's: ECS never stops or replaces it for its
+    /// health (HealthCheck, ECS API model), so its pods get no liveness probes.
+    pub standalone_task: bool,
+    /// runtimePlatform.operatingSystemFamily is a Windows Server family: pods for Windows nodes.
+    pub windows: bool,
+    /// The server's version ([`Options::server_version`]).
+    pub server_version: Option<(u32, u32)>,
 }
 
 impl<'a> Context<'a> {
@@ -102,6 +117,9 @@ impl<'a> Context<'a> {
             pod_settings: td.spec.kubernetes.as_ref(),
             grace_seconds: 0,
             launch_volumes: BTreeMap::new(),
+            standalone_task: false,
+            windows: windows::is_windows(&td.spec),
+            server_version: options.server_version,
         }
     }
 

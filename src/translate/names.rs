@@ -21,8 +21,14 @@ pub const TASK: &str = "ecs-operator.io/task";
 pub const CAPACITY_PROVIDER: &str = "ecs-operator.io/capacity-provider";
 /// Label: the ECS task group (`task:group` in the cluster query language).
 pub const GROUP: &str = "ecs-operator.io/group";
+/// Annotation on a capacity-provider Deployment: the wave it rolls out in (waves > 0 wait for
+/// the lower ones to finish, so the whole service stays within ECS's deployment bounds).
+pub const ROLLOUT_WAVE: &str = "ecs-operator.io/rollout-wave";
 /// Annotation: names of the essential containers of a pod.
 pub const ESSENTIAL: &str = "ecs-operator.io/essential-containers";
+/// Annotation: the essential containers whose health check (a readiness probe) decides the
+/// task's health; none means ECS's 40-second rule applies (DeploymentConfiguration.minimumHealthyPercent).
+pub const HEALTH_CHECKED: &str = "ecs-operator.io/health-checked-containers";
 
 /// A DNS-1123 label (≤ 63 chars): lowercase alphanumerics and '-', starting and ending
 /// alphanumeric. Too-long names keep a hash suffix so distinct inputs stay distinct.

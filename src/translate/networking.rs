@@ -5,12 +5,14 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    ContainerPort, PodSpec, Service as KubeService, ServicePort, ServiceSpec as KubeServiceSpec,
+    ContainerPort, PodReadinessGate, PodSpec, Service as KubeService, ServicePort,
+    ServiceSpec as KubeServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::json;
 
+use crate::api::ecs::{ApplicationProtocol, ContainerDefinition};
 use crate::api::{KubernetesServiceType, ServiceSpec};
 
 use super::diagnostics::Report;
@@ -21,6 +23,61 @@ use super::names::sanitize;
 pub struct Networking {
     pub services: Vec<KubeService>,
     pub target_group_bindings: Vec<serde_json::Value>,
+}
+
+impl Networking {
+    /// The pod readiness gates of the AWS Load Balancer Controller, one per TargetGroupBinding:
+    /// a task counts as ready only once its target is healthy in the target group, as ECS
+    /// counts a load-balanced task healthy only when the target group says so
+    /// (DeploymentConfiguration.minimumHealthyPercent, ECS API model). The condition type is
+    /// the one the controller's webhook injects (AWS Load Balancer Controller docs, "Pod
+    /// readiness gate"; target type ip, as the bindings use), set here so no namespace label
+    /// is needed; the controller sets it True once the target is healthy.
+    pub fn readiness_gates(&self) -> Vec<PodReadinessGate> {
+        self.target_group_bindings
+            .iter()
+            .filter_map(|t| t["metadata"]["name"].as_str())
+            .map(|name| PodReadinessGate {
+                condition_type: format!("{TARGET_HEALTH_CONDITION}/{name}"),
+            })
+            .collect()
+    }
+}
+
+/// The pod condition type prefix the AWS Load Balancer Controller sets per TargetGroupBinding.
+pub const TARGET_HEALTH_CONDITION: &str = "target-health.elbv2.k8s.aws";
+
+/// PortMapping.appProtocol (ECS API model: http, http2, grpc) as ServicePort.appProtocol:
+/// IANA service names where one exists, Kubernetes' `kubernetes.io/h2c` for cleartext HTTP/2.
+fn app_protocol(defs: &[ContainerDefinition], container: &str, port: i32) -> Option<String> {
+    let container = super::names::dns_label(container);
+    let mapping = defs
+        .iter()
+        .filter(|d| super::names::dns_label(d.name.as_deref().unwrap_or_default()) == container)
+        .flat_map(|d| d.port_mappings.iter().flatten())
+        .find(|p| p.container_port == Some(port))?;
+    Some(
+        match mapping.app_protocol? {
+            ApplicationProtocol::Http => "http",
+            ApplicationProtocol::Http2 => "kubernetes.io/h2c",
+            ApplicationProtocol::Grpc => "grpc",
+        }
+        .to_string(),
+    )
+}
+
+/// The container that declares container port `port` named `port_name`.
+fn container_of<'a>(pod: &'a PodSpec, port_name: &str) -> Option<&'a str> {
+    pod.containers
+        .iter()
+        .chain(pod.init_containers.iter().flatten())
+        .find(|c| {
+            c.ports
+                .iter()
+                .flatten()
+                .any(|p| p.name.as_deref() == Some(port_name))
+        })
+        .map(|c| c.name.as_str())
 }
 
 /// Find the container port a `containerName`/`containerPort` pair refers to.
@@ -34,11 +91,14 @@ fn find_port<'a>(pod: &'a PodSpec, container: &str, port: i32) -> Option<&'a Con
         .find(|p| p.container_port == port)
 }
 
-/// Build the networking objects of service `name` whose pods carry `selector`.
+/// Build the networking objects of service `name` whose pods carry `selector`; `defs` are
+/// the task definition's containers (for what the pod spec does not keep, e.g. appProtocol).
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     name: &str,
     namespace: Option<&str>,
     spec: &ServiceSpec,
+    defs: &[ContainerDefinition],
     pod: &PodSpec,
     selector: &BTreeMap<String, String>,
     labels: &BTreeMap<String, String>,
@@ -107,6 +167,7 @@ pub fn build(
                     port,
                     protocol: cport.protocol.clone(),
                     target_port: Some(IntOrString::Int(port)),
+                    app_protocol: app_protocol(defs, container, port),
                     ..ServicePort::default()
                 }]),
                 ..KubeServiceSpec::default()
@@ -205,6 +266,8 @@ pub fn build(
                 );
                 continue;
             };
+            let app = container_of(pod, port_name)
+                .and_then(|c| app_protocol(defs, c, cport.container_port));
             let discovery = s.discovery_name.as_deref().unwrap_or(port_name);
             let svc_name = sanitize(discovery, 63);
             let aliases = s.client_aliases.clone().unwrap_or_default();
@@ -225,6 +288,7 @@ pub fn build(
                     port: a.port.unwrap_or(cport.container_port),
                     target_port: Some(IntOrString::String(port_name.into())),
                     protocol: cport.protocol.clone(),
+                    app_protocol: app.clone(),
                     ..ServicePort::default()
                 });
             }
@@ -234,6 +298,7 @@ pub fn build(
                     port: cport.container_port,
                     target_port: Some(IntOrString::String(port_name.into())),
                     protocol: cport.protocol.clone(),
+                    app_protocol: app.clone(),
                     ..ServicePort::default()
                 });
             }

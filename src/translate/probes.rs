@@ -22,7 +22,10 @@ pub struct Probes {
     pub startup: Option<Probe>,
 }
 
-/// The exec command of an ECS health check: `CMD` runs the rest as is, `CMD-SHELL` through `/bin/sh -c`.
+/// The exec command of an ECS health check: `CMD` runs the rest as is, `CMD-SHELL` through
+/// `/bin/sh -c`. HealthCheck.command (ECS API model): "must start with CMD ... or CMD-SHELL";
+/// Docker ignores a check in any other form with a warning, so on ECS such a task runs with
+/// health UNKNOWN: the same here, a warning and no probe (issue 9 item 4), never a refusal.
 pub fn exec_command(check: &HealthCheck, path: &str, report: &mut Report) -> Option<Vec<String>> {
     let command = check.command.as_deref().unwrap_or_default();
     match command.split_first() {
@@ -30,15 +33,87 @@ pub fn exec_command(check: &HealthCheck, path: &str, report: &mut Report) -> Opt
         Some((kind, rest)) if kind == "CMD-SHELL" && !rest.is_empty() => {
             Some(vec!["/bin/sh".into(), "-c".into(), rest.join(" ")])
         }
-        _ => {
+        Some((kind, [])) if kind == "CMD" || kind == "CMD-SHELL" => {
             report.error(
                 format!("{path}.command"),
-                "must start with \"CMD\" or \"CMD-SHELL\" followed by the command",
+                format!("\"{kind}\" must be followed by the command to run"),
+                Some("e.g. [\"CMD-SHELL\", \"curl -f http://localhost/ || exit 1\"]".to_string()),
+            );
+            None
+        }
+        Some((kind, _)) => {
+            report.warn(
+                format!("{path}.command"),
+                format!("starts with \"{kind}\", not \"CMD\" or \"CMD-SHELL\": Docker ignores such a health check, so ECS reports the container's health as UNKNOWN; no probe is set (prefix the command with \"CMD\" or \"CMD-SHELL\" to check it)"),
+            );
+            None
+        }
+        None => {
+            // HealthCheck.command is a required member of the shape.
+            report.error(
+                format!("{path}.command"),
+                "is required: [\"CMD\", ...] or [\"CMD-SHELL\", \"...\"]",
                 Some("e.g. [\"CMD-SHELL\", \"curl -f http://localhost/ || exit 1\"]".to_string()),
             );
             None
         }
     }
+}
+
+/// What a container's health check decides, by ECS's rules (HealthCheck, ECS API model):
+/// only essential containers' health makes up the task's health, a non-essential container's
+/// health "is reported but changes nothing" except gating a HEALTHY `dependsOn`; a Service
+/// replaces an unhealthy task, while a standalone task "will continue its lifecycle
+/// regardless of its health status".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HealthRole {
+    /// ContainerDefinition.essential (default true).
+    pub essential: bool,
+    /// Another container depends on this one with condition HEALTHY.
+    pub gates_dependents: bool,
+    /// Part of a Service (replaced when unhealthy) rather than a standalone Task.
+    pub replaced_when_unhealthy: bool,
+}
+
+/// The probes of one container in its role: [`probes`], then only what ECS's rules let act.
+/// - a non-essential container gets no readiness or liveness probe (its health never makes
+///   the task unhealthy), only the startup probe that holds its HEALTHY dependents back;
+/// - a standalone Task's containers get no liveness probe (nothing restarts or stops an
+///   unhealthy standalone task) and main containers no startup probe (its failure would kill
+///   the container and stop the task); readiness stays, to report health.
+pub fn for_container(
+    check: &HealthCheck,
+    role: HealthRole,
+    grace_seconds: i32,
+    overrides: Option<&ProbeOverrides>,
+    path: &str,
+    report: &mut Report,
+) -> Probes {
+    let mut p = probes(check, grace_seconds, overrides, path, report);
+    if p == Probes::default() {
+        return p;
+    }
+    if !role.essential {
+        // The startup probe gates HEALTHY dependents; without a start period it is the check itself.
+        let gate = p.startup.take().or(p.readiness.take());
+        if !role.gates_dependents {
+            report.warn(
+                path,
+                "is on a non-essential container: in ECS its health is reported but never changes the task's health, so no probe is set (its health shows as UNKNOWN)",
+            );
+        }
+        return Probes {
+            startup: gate.filter(|_| role.gates_dependents),
+            ..Probes::default()
+        };
+    }
+    if !role.replaced_when_unhealthy {
+        p.liveness = None;
+        if !role.gates_dependents {
+            p.startup = None;
+        }
+    }
+    p
 }
 
 /// Probes for a container's health check. `grace_seconds` is the service's
@@ -163,22 +238,27 @@ mod tests {
         assert_eq!(p.startup.unwrap().failure_threshold, Some(12 + 3));
     }
 
+    /// HealthCheck.command (ECS API model): CMD or CMD-SHELL first; Docker ignores any other
+    /// check, so a warning and no probe, never a refusal. A bare CMD and bad ranges are errors.
     #[test]
-    fn bad_command_and_ranges_are_errors_with_paths() {
+    fn healthcheck_command_without_cmd_warns_and_bad_ranges_are_errors() {
         let mut r = Report::default();
-        let mut hc = check(&["curl", "x"]);
-        hc.retries = Some(50);
-        probes(
-            &hc,
+        let p = probes(
+            &check(&["curl", "x"]),
             0,
             None,
             "spec.containerDefinitions[0].healthCheck",
             &mut r,
         );
+        assert_eq!(p, Probes::default());
+        assert!(r.is_ok(), "{:?}", r.errors);
         assert_eq!(
-            r.errors[0].path,
+            r.warnings[0].path,
             "spec.containerDefinitions[0].healthCheck.command"
         );
+        let mut r = Report::default();
+        probes(&check(&["CMD-SHELL"]), 0, None, "hc", &mut r);
+        assert_eq!(r.errors[0].path, "hc.command");
         let mut r = Report::default();
         probes(
             &{

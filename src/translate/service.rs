@@ -4,26 +4,21 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{
-    DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, Deployment, DeploymentSpec,
-    DeploymentStrategy, RollingUpdateDaemonSet, RollingUpdateDeployment,
-};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::api::core::v1::PodTemplateSpec;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::api::ecs::{
-    DeploymentControllerType, DeploymentStrategy as EcsStrategy, LaunchType, PropagateTags,
-    SchedulingStrategy, Tag,
-};
-use crate::api::{ClusterSpec, Service};
+use crate::api::ecs::{PropagateTags, SchedulingStrategy, ServiceVolumeConfiguration, Tag};
+use crate::api::{ClusterSpec, Service, ServiceSpec};
 
 use super::diagnostics::{Diagnostic, Invalid, Report};
 use super::names::{self, is_label_key, is_label_value, label_value, sanitize};
 use super::networking::{self, Networking};
-use super::{
-    Context, Options, TaskDefinitionRef, autoscaling, capacity, fates, placement, rollout,
-};
+use super::{Context, Options, TaskDefinitionRef, autoscaling, fates, placement};
+
+mod checks;
+mod workloads;
 
 /// Default hard deadline of a rollout, in seconds.
 pub const DEFAULT_ROLLOUT_DEADLINE: i32 = 600;
@@ -52,129 +47,153 @@ pub fn selector(name: &str) -> BTreeMap<String, String> {
     BTreeMap::from([(names::SERVICE.to_string(), label_value(name))])
 }
 
-/// Translate `svc` running revision `td`.
+/// What the operator observed that the workloads depend on (the CLI knows none of it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// Nodes a DAEMON service's pods are eligible for (its node selector and pools matched):
+    /// the DaemonSet's bounds are ECS's integers for that many tasks.
+    pub daemon_nodes: Option<i32>,
+}
+
+/// Translate `svc` running revision `td`, with nothing observed (the CLI's view).
 pub fn translate(
     svc: &Service,
     td: &TaskDefinitionRef,
     cluster: Option<&ClusterSpec>,
     options: &Options,
 ) -> Result<(ServiceObjects, Vec<Diagnostic>), Invalid> {
+    translate_observed(svc, td, cluster, options, &Observed::default())
+}
+
+/// Translate `svc` running revision `td`: the pipeline fates → checks → pod template →
+/// workloads → networking → autoscaling, each step a function of its own.
+pub fn translate_observed(
+    svc: &Service,
+    td: &TaskDefinitionRef,
+    cluster: Option<&ClusterSpec>,
+    options: &Options,
+    observed: &Observed,
+) -> Result<(ServiceObjects, Vec<Diagnostic>), Invalid> {
     let spec = &svc.spec;
     let name = svc.metadata.name.clone().unwrap_or_default();
     let namespace = svc.metadata.namespace.as_deref();
     let mut report = Report::default();
+    walk_fates(spec, &mut report);
+    let daemon = spec.scheduling_strategy == Some(SchedulingStrategy::Daemon);
+    let desired = checks::desired_count(spec, daemon, &mut report);
+    checks::scheduling(spec, daemon, &mut report);
+    checks::service_name(spec, &name, &mut report);
+    let dc = spec.deployment_configuration.clone().unwrap_or_default();
+    checks::deployment(spec, &dc, &mut report);
+
+    let select = selector(&name);
+    let mut template = service_template(svc, td, options, &select, &mut report);
+    let mut labels = names::base_labels(&td.family);
+    labels.extend(select.clone());
+    // Networking before the workloads (its TargetGroupBindings gate the pods' readiness),
+    // its findings reported after theirs, as they always were.
+    let mut net_report = Report::default();
+    let networking = gated_networking(svc, td, &mut template, &labels, &mut net_report);
+    let mut workload_meta = ObjectMeta {
+        namespace: namespace.map(str::to_string),
+        labels: Some(labels.clone()),
+        ..ObjectMeta::default()
+    };
+    apply_tags(spec.tags.as_deref().unwrap_or_default(), &mut workload_meta);
+    let base = workloads::Base {
+        name: &name,
+        meta: &workload_meta,
+        selector: &select,
+        template: &template,
+        percentages: checks::percentages(&dc, daemon, &mut report),
+    };
+    let workloads = if daemon {
+        vec![workloads::daemon_set(
+            &base,
+            observed.daemon_nodes,
+            &mut report,
+        )]
+    } else {
+        let shares = workloads::shares(spec, desired, cluster, &mut report);
+        workloads::deployments(&base, shares, cluster, rollout_deadline(spec), &mut report)
+    };
+    report.merge(net_report);
+    let hpa = spec
+        .autoscaling
+        .as_ref()
+        .and_then(|a| autoscaling::hpa(&name, namespace, a, &labels, &mut report));
+    if let (Some(h), Some(pod)) = (&hpa, &template.spec) {
+        autoscaling::check_utilization_basis(h, pod, &mut report);
+    }
+    report.into_result(ServiceObjects {
+        workloads,
+        networking,
+        hpa,
+        selector: select,
+        desired_count: desired,
+    })
+}
+
+/// The hard deadline of a rollout (`spec.kubernetes.rolloutDeadlineSeconds`).
+fn rollout_deadline(spec: &ServiceSpec) -> i32 {
+    spec.kubernetes
+        .as_ref()
+        .and_then(|k| k.rollout_deadline_seconds)
+        .unwrap_or(DEFAULT_ROLLOUT_DEADLINE)
+}
+
+/// The Services and TargetGroupBindings of `svc`, and the load balancer readiness gates they
+/// put on `template`.
+fn gated_networking(
+    svc: &Service,
+    td: &TaskDefinitionRef,
+    template: &mut PodTemplateSpec,
+    labels: &BTreeMap<String, String>,
+    report: &mut Report,
+) -> Networking {
+    let name = svc.metadata.name.as_deref().unwrap_or_default();
+    let namespace = svc.metadata.namespace.as_deref();
+    let defs = td.spec.container_definitions.as_deref().unwrap_or_default();
+    let pod = template.spec.get_or_insert_with(Default::default);
+    let select = selector(name);
+    let out = networking::build(
+        name, namespace, &svc.spec, defs, pod, &select, labels, report,
+    );
+    let gates = out.readiness_gates();
+    if !gates.is_empty() {
+        pod.readiness_gates
+            .get_or_insert_with(Vec::new)
+            .extend(gates);
+    }
+    out
+}
+
+/// The fate table's warnings and errors for every member set (spec.autoscaling is not an ECS
+/// shape: it has rows of its own).
+fn walk_fates(spec: &ServiceSpec, report: &mut Report) {
     let mut value = serde_json::to_value(spec).unwrap_or_default();
     let autoscaling_value = value.as_object_mut().and_then(|o| o.remove("autoscaling"));
     if let Some(a) = &autoscaling_value {
-        fates::walk("Autoscaling", a, "spec.autoscaling", &mut report);
+        fates::walk("Autoscaling", a, "spec.autoscaling", report);
     }
-    fates::walk("CreateServiceRequest", &value, "spec", &mut report);
+    fates::walk("CreateServiceRequest", &value, "spec", report);
+}
 
-    let daemon = spec.scheduling_strategy == Some(SchedulingStrategy::Daemon);
-    let desired = match (spec.desired_count, &spec.autoscaling) {
-        (Some(d), _) => d,
-        (None, Some(a)) => a.min_capacity.unwrap_or(1).max(1),
-        (None, None) if daemon => 0,
-        (None, None) => {
-            report.error(
-                "spec.desiredCount",
-                "is required for a REPLICA service (or set spec.autoscaling)",
-                None,
-            );
-            0
-        }
-    };
-    if desired < 0 {
-        report.error("spec.desiredCount", "must be 0 or more", None);
-    }
-    if daemon {
-        if spec.autoscaling.is_some() {
-            report.error(
-                "spec.autoscaling",
-                "a DAEMON service runs one task per node and cannot autoscale",
-                None,
-            );
-        }
-        if spec
-            .capacity_provider_strategy
-            .as_ref()
-            .is_some_and(|s| !s.is_empty())
-        {
-            report.error(
-                "spec.capacityProviderStrategy",
-                "is not supported with the DAEMON scheduling strategy (as in ECS)",
-                None,
-            );
-        }
-        if spec
-            .placement_strategy
-            .as_ref()
-            .is_some_and(|s| !s.is_empty())
-        {
-            report.error(
-                "spec.placementStrategy",
-                "is not supported with the DAEMON scheduling strategy (as in ECS)",
-                None,
-            );
-        }
-    }
-    if spec.launch_type.is_some()
-        && spec
-            .capacity_provider_strategy
-            .as_ref()
-            .is_some_and(|s| !s.is_empty())
-    {
-        report.error(
-            "spec.capacityProviderStrategy",
-            "cannot be set together with launchType",
-            Some("remove one of them".to_string()),
-        );
-    }
-    if let Some(c) = spec.deployment_controller.as_ref().and_then(|c| c.r#type)
-        && c != DeploymentControllerType::Ecs
-    {
-        report.error(
-            "spec.deploymentController.type",
-            format!(
-                "{} deployments are not supported: only ECS (rolling) deployments are",
-                c.as_str()
-            ),
-            Some("remove deploymentController or set it to ECS".to_string()),
-        );
-    }
-    let dc = spec.deployment_configuration.clone().unwrap_or_default();
-    if let Some(s) = dc.strategy
-        && s != EcsStrategy::Rolling
-    {
-        report.error(
-            "spec.deploymentConfiguration.strategy",
-            format!("{} deployments are not supported yet", s.as_str()),
-            Some("use ROLLING".to_string()),
-        );
-    }
-    if spec.task_definition.as_deref().is_none_or(str::is_empty) {
-        report.error(
-            "spec.taskDefinition",
-            "is required: a family (follows the latest revision) or family:N",
-            None,
-        );
-    }
-
-    // The pod template of the revision, with the service's placement and labels on top.
+/// The revision's pod template with the service's labels, propagated tags and placement on top.
+fn service_template(
+    svc: &Service,
+    td: &TaskDefinitionRef,
+    options: &Options,
+    select: &BTreeMap<String, String>,
+    report: &mut Report,
+) -> PodTemplateSpec {
+    let spec = &svc.spec;
+    let name = svc.metadata.name.as_deref().unwrap_or_default();
     let mut ctx = Context::new(td, options);
     ctx.grace_seconds = spec.health_check_grace_period_seconds.unwrap_or(0);
-    for vc in spec.volume_configurations.iter().flatten() {
-        if let (Some(n), Some(size)) = (
-            &vc.name,
-            vc.managed_ebs_volume.as_ref().and_then(|m| m.size_in_gi_b),
-        ) {
-            ctx.launch_volumes.insert(n.clone(), size);
-        }
-    }
-    super::family::check(td, &mut report);
-    let plan = super::pod::pod_template(td, &ctx, &mut report);
-    let select = selector(&name);
-    let mut template = plan.template;
+    ctx.launch_volumes = launch_volumes(spec.volume_configurations.as_deref());
+    super::family::check(td, report);
+    let mut template = super::pod::pod_template(td, &ctx, report).template;
     let pod = template.spec.get_or_insert_with(Default::default);
     let meta = template.metadata.get_or_insert_with(Default::default);
     let pod_labels = meta.labels.get_or_insert_with(BTreeMap::new);
@@ -191,200 +210,34 @@ pub fn translate(
     placement::constraints(
         spec.placement_constraints.as_deref().unwrap_or_default(),
         "spec.placementConstraints",
-        &select,
+        select,
         pod,
-        &mut report,
+        report,
     );
     placement::strategies(
         spec.placement_strategy.as_deref().unwrap_or_default(),
         "spec.placementStrategy",
-        &select,
+        select,
         settings.binpack_scheduler_name.as_deref(),
         pod,
-        &mut report,
+        report,
     );
-    let pod_spec_for_ports = pod.clone();
+    template
+}
 
-    let mut labels = ctx.labels.clone();
-    labels.extend(select.clone());
-    let mut workload_meta = ObjectMeta {
-        namespace: namespace.map(str::to_string),
-        labels: Some(labels.clone()),
-        ..ObjectMeta::default()
-    };
-    apply_tags(spec.tags.as_deref().unwrap_or_default(), &mut workload_meta);
-
-    let max_percent = dc.maximum_percent.unwrap_or(if daemon {
-        100
-    } else {
-        rollout::DEFAULT_MAX_PERCENT
-    });
-    let min_percent = dc.minimum_healthy_percent.unwrap_or(if daemon {
-        0
-    } else {
-        rollout::DEFAULT_MIN_HEALTHY_PERCENT
-    });
-    if !(0..=100).contains(&min_percent) {
-        report.error(
-            "spec.deploymentConfiguration.minimumHealthyPercent",
-            "must be 0 to 100",
-            None,
-        );
-    }
-    if max_percent < 100 && !daemon {
-        report.error(
-            "spec.deploymentConfiguration.maximumPercent",
-            "must be at least 100",
-            None,
-        );
-    }
-    let deadline = settings
-        .rollout_deadline_seconds
-        .unwrap_or(DEFAULT_ROLLOUT_DEADLINE);
-    let mut out = ServiceObjects {
-        selector: select.clone(),
-        desired_count: desired,
-        ..ServiceObjects::default()
-    };
-    if daemon {
-        let mut meta = workload_meta.clone();
-        meta.name = Some(name.clone());
-        out.workloads.push(Workload::DaemonSet(DaemonSet {
-            metadata: meta,
-            spec: Some(DaemonSetSpec {
-                selector: LabelSelector {
-                    match_labels: Some(select.clone()),
-                    match_expressions: None,
-                },
-                template: template.clone(),
-                update_strategy: Some(DaemonSetUpdateStrategy {
-                    type_: Some("RollingUpdate".into()),
-                    rolling_update: Some(RollingUpdateDaemonSet {
-                        max_unavailable: Some(IntOrString::String(format!(
-                            "{}%",
-                            100 - min_percent.clamp(0, 100)
-                        ))),
-                        max_surge: Some(IntOrString::String(format!(
-                            "{}%",
-                            (max_percent - 100).clamp(0, 100)
-                        ))),
-                    }),
-                }),
-                revision_history_limit: Some(10),
-                ..DaemonSetSpec::default()
-            }),
-            ..DaemonSet::default()
-        }));
-        if min_percent == 100 && max_percent <= 100 {
-            report.error("spec.deploymentConfiguration", "with minimumHealthyPercent 100 and maximumPercent 100 a DAEMON service can never replace a task", Some("lower minimumHealthyPercent".to_string()));
-        }
-    } else {
-        let strategy = spec
-            .capacity_provider_strategy
-            .clone()
-            .filter(|s| !s.is_empty())
-            .or_else(|| {
-                cluster
-                    .and_then(|c| c.default_capacity_provider_strategy.clone())
-                    .filter(|s| !s.is_empty() && spec.launch_type.is_none())
-            });
-        let shares = match (&strategy, spec.launch_type) {
-            (Some(s), _) => {
-                capacity::split(desired, s, "spec.capacityProviderStrategy", &mut report)
-            }
-            (None, Some(LaunchType::Fargate)) => vec![capacity::Share {
-                provider: "FARGATE".into(),
-                replicas: desired,
-            }],
-            (None, Some(LaunchType::External)) => {
-                report.warn(
-                    "spec.launchType",
-                    "EXTERNAL instances are ordinary nodes here; no effect",
-                );
-                vec![capacity::Share {
-                    provider: String::new(),
-                    replicas: desired,
-                }]
-            }
-            _ => vec![capacity::Share {
-                provider: String::new(),
-                replicas: desired,
-            }],
-        };
-        let split = shares.len() > 1;
-        for share in shares {
-            let mut t = template.clone();
-            let mut sel = select.clone();
-            let wname = if split {
-                sanitize(&format!("{name}-{}", share.provider), 63)
-            } else {
-                name.clone()
-            };
-            if !share.provider.is_empty() {
-                let pool = capacity::node_pool(&share.provider, cluster);
-                capacity::apply_pool(&pool, t.spec.get_or_insert_with(Default::default));
-                if split {
-                    sel.insert(
-                        names::CAPACITY_PROVIDER.into(),
-                        label_value(&share.provider),
-                    );
-                    t.metadata
-                        .get_or_insert_with(Default::default)
-                        .labels
-                        .get_or_insert_with(BTreeMap::new)
-                        .insert(
-                            names::CAPACITY_PROVIDER.into(),
-                            label_value(&share.provider),
-                        );
-                }
-            }
-            let Some(r) = rollout::rolling(share.replicas, max_percent, min_percent) else {
-                report.error(
-                    "spec.deploymentConfiguration",
-                    format!("with {} task(s), maximumPercent {max_percent} and minimumHealthyPercent {min_percent} allow neither an extra task nor a stopped one, so a deployment could never progress", share.replicas),
-                    Some("raise maximumPercent or lower minimumHealthyPercent".to_string()),
-                );
-                continue;
-            };
-            let mut meta = workload_meta.clone();
-            meta.name = Some(wname);
-            out.workloads.push(Workload::Deployment(Deployment {
-                metadata: meta,
-                spec: Some(DeploymentSpec {
-                    replicas: Some(share.replicas),
-                    selector: LabelSelector {
-                        match_labels: Some(sel),
-                        match_expressions: None,
-                    },
-                    template: t,
-                    strategy: Some(DeploymentStrategy {
-                        type_: Some("RollingUpdate".into()),
-                        rolling_update: Some(RollingUpdateDeployment {
-                            max_surge: Some(IntOrString::Int(r.max_surge)),
-                            max_unavailable: Some(IntOrString::Int(r.max_unavailable)),
-                        }),
-                    }),
-                    progress_deadline_seconds: Some(deadline),
-                    revision_history_limit: Some(10),
-                    ..DeploymentSpec::default()
-                }),
-                ..Deployment::default()
-            }));
-        }
-    }
-    out.networking = networking::build(
-        &name,
-        namespace,
-        spec,
-        &pod_spec_for_ports,
-        &select,
-        &labels,
-        &mut report,
-    );
-    if let Some(a) = &spec.autoscaling {
-        out.hpa = autoscaling::hpa(&name, namespace, a, &labels, &mut report);
-    }
-    report.into_result(out)
+/// Sizes (GiB) of `configuredAtLaunch` volumes given in `volumeConfigurations`.
+fn launch_volumes(configs: Option<&[ServiceVolumeConfiguration]>) -> BTreeMap<String, i32> {
+    configs
+        .into_iter()
+        .flatten()
+        .filter_map(|vc| {
+            let size = vc
+                .managed_ebs_volume
+                .as_ref()
+                .and_then(|m| m.size_in_gi_b)?;
+            Some((vc.name.clone()?, size))
+        })
+        .collect()
 }
 
 /// ECS tags as labels where they are valid labels, else as annotations.

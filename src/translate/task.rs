@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::api::ecs::{KeyValuePair, LaunchType};
+use crate::api::ecs::{KeyValuePair, LaunchType, PropagateTags};
 use crate::api::{ClusterSpec, Task};
 
 use super::diagnostics::{Diagnostic, Invalid, Report};
@@ -113,6 +113,7 @@ pub fn translate(
     let td = with_overrides(task, td, &mut report);
     super::family::check(&td, &mut report);
     let mut ctx = Context::new(&td, options);
+    ctx.standalone_task = true;
     for vc in spec.volume_configurations.iter().flatten() {
         if let (Some(n), Some(size)) = (
             &vc.name,
@@ -151,6 +152,11 @@ pub fn translate(
         meta.annotations
             .get_or_insert_with(BTreeMap::new)
             .insert("ecs-operator.io/started-by".into(), by.into());
+    }
+    // RunTaskRequest.propagateTags (ECS API model): TASK_DEFINITION copies the task
+    // definition's tags to the task; the task's own tags come after and win.
+    if spec.propagate_tags == Some(PropagateTags::TaskDefinition) {
+        apply_tags(td.spec.tags.as_deref().unwrap_or_default(), meta);
     }
     apply_tags(spec.tags.as_deref().unwrap_or_default(), meta);
     if let Some(k) = &spec.kubernetes {

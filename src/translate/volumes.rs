@@ -13,7 +13,9 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::api::ecs::{ContainerDefinition, EFSTransitEncryption, Scope};
+use crate::api::ecs::{
+    ContainerDefinition, DockerVolumeConfiguration, EFSTransitEncryption, Scope,
+};
 
 use super::diagnostics::Report;
 use super::names::{dns_label, sanitize, short_hash};
@@ -165,37 +167,16 @@ pub fn plan(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) -> Volum
         } else if let Some(docker) = &v.docker_volume_configuration {
             let dpath = format!("{path}.dockerVolumeConfiguration");
             if docker.scope == Some(Scope::Shared) {
-                let claim_name = sanitize(&format!("{}-{ecs_name}", td.family), 253);
-                if docker.autoprovision == Some(false) {
-                    // ECS expects the volume to exist already: so must the claim.
-                    report.warn(
-                        format!("{dpath}.autoprovision"),
-                        format!(
-                            "false: the PersistentVolumeClaim '{claim_name}' must already exist"
-                        ),
-                    );
-                } else {
-                    let class = ctx.pod_settings.and_then(|s| s.storage_class_name.clone());
-                    let mut labels = ctx.labels.clone();
-                    for (k, v) in docker.labels.iter().flatten() {
-                        if super::names::is_label_key(k) && super::names::is_label_value(v) {
-                            labels.insert(k.clone(), v.clone());
-                        }
-                    }
-                    out.claims.push(claim(
-                        &claim_name,
-                        td,
-                        &labels,
-                        None,
-                        class,
-                        "ReadWriteOnce",
-                        "1Gi",
-                    ));
-                }
-                volume.persistent_volume_claim = Some(PersistentVolumeClaimVolumeSource {
-                    claim_name,
-                    read_only: None,
-                });
+                shared_docker_volume(
+                    td,
+                    ctx,
+                    ecs_name,
+                    docker,
+                    &dpath,
+                    &mut volume,
+                    &mut out,
+                    report,
+                );
             } else {
                 volume.empty_dir = Some(EmptyDirVolumeSource::default());
             }
@@ -231,7 +212,7 @@ pub fn plan(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) -> Volum
     out.mounts = containers
         .iter()
         .enumerate()
-        .map(|(i, c)| own_mounts(c, i, &names, report))
+        .map(|(i, c)| own_mounts(c, i, &names, ctx.windows, report))
         .collect();
     // volumesFrom copies the source container's mounts (after its own, once, in order).
     let by_name: BTreeMap<&str, usize> = containers
@@ -273,10 +254,80 @@ pub fn plan(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) -> Volum
     out
 }
 
+/// Where shared Docker volumes live on a node when host paths are allowed.
+pub const SHARED_VOLUME_ROOT: &str = "/var/lib/ecs-operator/volumes";
+
+/// A `scope: shared` Docker volume. DockerVolumeConfiguration.scope (ECS API model): a shared
+/// volume "persists after the task stops"; with Docker's `local` driver it lives on the
+/// container instance, so tasks on one instance share it and tasks on another have their own.
+/// One ReadWriteOnce claim for every replica breaks as soon as two replicas land on different
+/// nodes, so:
+/// - `autoprovision: false`: the existing claim of that name (as ECS expects the volume to exist);
+/// - local driver and host paths allowed: a per-node directory (hostPath DirectoryOrCreate),
+///   exactly ECS's per-instance volume;
+/// - otherwise: one ReadWriteMany claim every replica can mount from any node (a warning: it
+///   needs a StorageClass that supports ReadWriteMany, and it is one volume, not one per node).
+#[allow(clippy::too_many_arguments)]
+fn shared_docker_volume(
+    td: &TaskDefinitionRef,
+    ctx: &Context,
+    ecs_name: &str,
+    docker: &DockerVolumeConfiguration,
+    dpath: &str,
+    volume: &mut Volume,
+    out: &mut VolumePlan,
+    report: &mut Report,
+) {
+    let claim_name = sanitize(&format!("{}-{ecs_name}", td.family), 253);
+    let local = docker
+        .driver
+        .as_deref()
+        .is_none_or(|d| d.is_empty() || d == "local");
+    if docker.autoprovision == Some(false) {
+        report.warn(
+            format!("{dpath}.autoprovision"),
+            format!("false: the PersistentVolumeClaim '{claim_name}' must already exist (ReadWriteMany when replicas may run on several nodes)"),
+        );
+    } else if local && ctx.policy.allow_host_path {
+        let namespace = td.namespace.as_deref().unwrap_or("default");
+        volume.host_path = Some(HostPathVolumeSource {
+            path: format!("{SHARED_VOLUME_ROOT}/{namespace}/{}", dns_label(ecs_name)),
+            type_: Some("DirectoryOrCreate".into()),
+        });
+        return;
+    } else {
+        report.warn(
+            format!("{dpath}.scope"),
+            format!("shared: ECS keeps one such volume per container instance; here the PersistentVolumeClaim '{claim_name}' (ReadWriteMany, so replicas on different nodes can mount it) is one volume for all tasks, and its StorageClass must support ReadWriteMany (with host paths allowed, a local-driver volume is a per-node directory instead, as in ECS)"),
+        );
+        let class = ctx.pod_settings.and_then(|s| s.storage_class_name.clone());
+        let mut labels = ctx.labels.clone();
+        for (k, v) in docker.labels.iter().flatten() {
+            if super::names::is_label_key(k) && super::names::is_label_value(v) {
+                labels.insert(k.clone(), v.clone());
+            }
+        }
+        out.claims.push(claim(
+            &claim_name,
+            td,
+            &labels,
+            None,
+            class,
+            "ReadWriteMany",
+            "1Gi",
+        ));
+    }
+    volume.persistent_volume_claim = Some(PersistentVolumeClaimVolumeSource {
+        claim_name,
+        read_only: None,
+    });
+}
+
 fn own_mounts(
     c: &ContainerDefinition,
     i: usize,
     names: &BTreeMap<String, String>,
+    windows: bool,
     report: &mut Report,
 ) -> Vec<VolumeMount> {
     let mut mounts = Vec::new();
@@ -294,11 +345,18 @@ fn own_mounts(
             );
             continue;
         };
-        let Some(container_path) = m.container_path.as_deref().filter(|p| p.starts_with('/'))
+        let Some(container_path) = m
+            .container_path
+            .as_deref()
+            .filter(|p| super::windows::is_absolute(p, windows))
         else {
             report.error(
                 format!("{path}.containerPath"),
-                "must be an absolute path",
+                if windows {
+                    "must be an absolute path (C:\\... or a named pipe \\\\.\\pipe\\...)"
+                } else {
+                    "must be an absolute path"
+                },
                 None,
             );
             continue;
