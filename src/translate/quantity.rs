@@ -7,7 +7,8 @@ pub fn cpu_units(units: i64) -> String {
     if units % 1024 == 0 {
         return (units / 1024).to_string();
     }
-    let milli = (units * 1000 + 1023) / 1024;
+    // Saturating: a nonsense size from pasted input is refused by validation, never a panic.
+    let milli = units.saturating_mul(1000).saturating_add(1023) / 1024;
     format!("{milli}m")
 }
 

@@ -96,6 +96,7 @@ pub fn check(resources: &[Value], scopes: &[Scope], report: &mut Report) {
     // The policy is `render`'s to apply (its --allow-* flags): here, only ECS's own rules.
     let options = Options {
         policy: SecurityPolicy::permissive(),
+        ..Options::default()
     };
     let mut parsed = Vec::new();
     for (value, scope) in resources.iter().zip(scopes) {
