@@ -4,7 +4,7 @@
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::Service as KubeService;
+use k8s_openapi::api::core::v1::{PodTemplateSpec, Service as KubeService};
 use kube::api::Api;
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::reflector::Store;
@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use super::super::apply::{self as children, Owner};
 use super::super::{Context, Error};
 use super::build::Children;
+use crate::translate::networking::TARGET_HEALTH_CONDITION;
 
 /// The names of what was applied, per kind.
 #[derive(Debug, Default)]
@@ -36,15 +37,51 @@ pub async fn apply(ctx: &Context, owner: &Owner, built: Children) -> Result<Appl
         target_group_bindings,
     } = built;
     let c = &ctx.caches;
+    // Bindings first: a pod's load balancer readiness gate is only set by the AWS Load Balancer
+    // Controller for a binding that exists, so the gates of skipped bindings must go (else the
+    // pods would never be Ready).
+    let wanted: Vec<String> = target_group_bindings
+        .iter()
+        .filter_map(|t| t["metadata"]["name"].as_str().map(str::to_string))
+        .collect();
+    let target_group_bindings = bindings(ctx, owner, target_group_bindings).await?;
+    let skipped: Vec<String> = wanted
+        .into_iter()
+        .filter(|w| !target_group_bindings.contains(w))
+        .collect();
+    let (mut deployments, mut daemon_sets) = (deployments, daemon_sets);
+    for spec in deployments.iter_mut().filter_map(|d| d.spec.as_mut()) {
+        drop_gates(&mut spec.template, &skipped);
+    }
+    for spec in daemon_sets.iter_mut().filter_map(|d| d.spec.as_mut()) {
+        drop_gates(&mut spec.template, &skipped);
+    }
     let applied = Applied {
         deployments: each(ctx, owner, &c.deployments.store, deployments).await?,
         daemon_sets: each(ctx, owner, &c.daemon_sets.store, daemon_sets).await?,
         services: each(ctx, owner, &c.kube_services.store, services).await?,
         hpas: each(ctx, owner, &c.hpas.store, hpas).await?,
-        target_group_bindings: bindings(ctx, owner, target_group_bindings).await?,
+        target_group_bindings,
     };
     sweep(ctx, owner, &applied).await?;
     Ok(applied)
+}
+
+/// Remove the readiness gates of the TargetGroupBindings that were not applied.
+fn drop_gates(template: &mut PodTemplateSpec, skipped: &[String]) {
+    let Some(spec) = template.spec.as_mut() else {
+        return;
+    };
+    if let Some(gates) = spec.readiness_gates.as_mut() {
+        gates.retain(|g| {
+            !skipped
+                .iter()
+                .any(|b| g.condition_type == format!("{TARGET_HEALTH_CONDITION}/{b}"))
+        });
+        if gates.is_empty() {
+            spec.readiness_gates = None;
+        }
+    }
 }
 
 async fn each<K>(

@@ -15,6 +15,7 @@ use crate::api::{
     Condition, PROGRESSING, READY, STALLED, TaskContainerStatus, TaskStatus, set_condition,
 };
 use crate::translate::TaskDefinitionRef;
+use crate::translate::health::{self, HealthStatus};
 use crate::translate::names;
 
 pub const HEALTHY: &str = "HEALTHY";
@@ -32,7 +33,7 @@ pub struct Containers {
 pub struct ContainerFacts {
     /// ECS `essential` (default true).
     pub essential: bool,
-    /// With a `healthCheck`: how long after start a failing check may still be "being
+    /// With a `healthCheck` on an essential container: how long after start a failing check may still be "being
     /// evaluated": `startPeriod` + `interval` × `retries` (ECS `HealthCheck` defaults: 0, 30, 3).
     pub health_grace: Option<Duration>,
 }
@@ -46,7 +47,10 @@ impl Containers {
             .flatten()
             .filter_map(|c| {
                 let name = names::dns_label(c.name.as_deref()?);
-                let health_grace = c.health_check.as_ref().map(|h| {
+                // A non-essential container's check becomes no probe (ECS: its health changes
+                // nothing), so only essential containers' health can be observed.
+                let essential = c.essential.unwrap_or(true);
+                let health_grace = c.health_check.as_ref().filter(|_| essential).map(|h| {
                     let secs = h.start_period.unwrap_or(0)
                         + h.interval.unwrap_or(30) * h.retries.unwrap_or(3);
                     Duration::from_secs(secs.max(0) as u64)
@@ -81,52 +85,51 @@ pub struct Outcome {
     pub recheck_after: Option<Duration>,
 }
 
-/// A container's health (ECS `HealthCheck`: HEALTHY passed; UNHEALTHY failed; UNKNOWN being
-/// evaluated or no check defined). The readiness probe built from the `healthCheck` carries
-/// it: ready is HEALTHY; not ready after having been HEALTHY, or past the grace period, is
-/// UNHEALTHY; before that it is still being evaluated. Returns the wait left, if any.
+/// A container's health, by [`health::container`] (ECS `HealthCheck`). The readiness probe
+/// built from the `healthCheck` carries it: ready is HEALTHY; not ready is still "being
+/// evaluated" until the grace period has passed, unless it was HEALTHY or UNHEALTHY before.
+/// Returns the wait left, if any.
 fn container_health(
     cs: &ContainerStatus,
     facts: &ContainerFacts,
     prev: Option<&str>,
     now: Timestamp,
 ) -> (&'static str, Option<Duration>) {
-    let Some(grace) = facts.health_grace else {
-        return (UNKNOWN, None);
-    };
-    let Some(running) = cs.state.as_ref().and_then(|s| s.running.as_ref()) else {
-        return (UNKNOWN, None);
-    };
-    if cs.ready {
-        return (HEALTHY, None);
-    }
-    if matches!(prev, Some(HEALTHY | UNHEALTHY)) {
-        return (UNHEALTHY, None);
-    }
+    let running = cs.state.as_ref().and_then(|s| s.running.as_ref());
     let up = running
-        .started_at
-        .as_ref()
+        .and_then(|r| r.started_at.as_ref())
         .map_or(0, |t| now.as_second() - t.0.as_second())
         .max(0) as u64;
-    match grace.checked_sub(Duration::from_secs(up)) {
-        Some(left) if !left.is_zero() => (UNKNOWN, Some(left)),
-        _ => (UNHEALTHY, None),
-    }
+    let left = facts
+        .health_grace
+        .and_then(|g| g.checked_sub(Duration::from_secs(up)))
+        .filter(|d| !d.is_zero());
+    let judged = matches!(prev, Some(HEALTHY | UNHEALTHY));
+    let observed = health::Observed {
+        checked: facts.health_grace.is_some(),
+        running: running.is_some(),
+        ready: cs.ready,
+        evaluating: left.is_some() && !judged,
+    };
+    let status = health::container(observed);
+    let wait =
+        left.filter(|_| status == HealthStatus::Unknown && observed.checked && observed.running);
+    (status.as_str(), wait)
 }
 
-/// ECS `HealthCheck` (task health, in priority order): UNHEALTHY when an essential container is
-/// UNHEALTHY, else UNKNOWN when one is UNKNOWN (no check defined counts as UNKNOWN), else HEALTHY.
-/// Non-essential containers' health changes nothing.
+/// The task's health from its essential containers ([`health::task`], ECS `HealthCheck`).
 pub fn task_health(containers: &[TaskContainerStatus]) -> &'static str {
-    let essential = || containers.iter().filter(|c| c.essential);
-    let is = |h: &str| essential().any(|c| c.health_status.as_deref() == Some(h));
-    if is(UNHEALTHY) {
-        UNHEALTHY
-    } else if is(UNKNOWN) || essential().next().is_none() {
-        UNKNOWN
-    } else {
-        HEALTHY
-    }
+    let parse = |h: Option<&str>| match h {
+        Some(HEALTHY) => HealthStatus::Healthy,
+        Some(UNHEALTHY) => HealthStatus::Unhealthy,
+        _ => HealthStatus::Unknown,
+    };
+    health::task(
+        containers
+            .iter()
+            .map(|c| (c.essential, parse(c.health_status.as_deref()))),
+    )
+    .as_str()
 }
 
 /// Why the task stops, if it does: an essential container exited or cannot pull its image.
