@@ -498,6 +498,23 @@ async fn daemon_runs_one_task_per_eligible_node() {
     .await;
     let st = wait_rollout(&ns, "agent", "agent:1", "COMPLETED", 60).await;
     assert_eq!(st.running_count, eligible);
+    // ECS's integers for N = the eligible nodes (issue 8 item 7; DeploymentConfiguration, ECS
+    // API model): maximumPercent 100, minimumHealthyPercent 0 → up to N stopped, none extra.
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let bounds = wait_for(
+        Duration::from_secs(30),
+        "integer DaemonSet bounds",
+        || async {
+            let ds = ns.api::<DaemonSet>().get("agent").await.ok()?;
+            let ru = ds.spec?.update_strategy?.rolling_update?;
+            match (ru.max_unavailable?, ru.max_surge?) {
+                (IntOrString::Int(u), IntOrString::Int(s)) if u == eligible => Some((u, s)),
+                _ => None,
+            }
+        },
+    )
+    .await;
+    assert_eq!(bounds, (eligible, 0));
     assert!(
         ns.api::<Deployment>()
             .get_opt("agent")

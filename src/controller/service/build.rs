@@ -6,13 +6,19 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{PodTemplateSpec, Service as KubeService};
 use kube::ResourceExt;
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
+use super::super::cache::Caches;
 use super::resolve::Resolved;
 use super::status::Stall;
 use crate::api::Service;
 use crate::translate::Options;
-use crate::translate::service::{ServiceObjects, Workload, translate};
+use crate::translate::eligibility::eligible_nodes;
+use crate::translate::service::{
+    Observed, ServiceObjects, Workload, translate, translate_observed,
+};
 
 /// The annotation whose new value starts a new deployment of the same revision, as
 /// `aws ecs update-service --force-new-deployment` does ("start a new deployment with no service
@@ -66,13 +72,51 @@ pub struct Built {
 }
 
 /// Translate the resolved Service, or say why its spec is invalid.
-pub fn build(svc: &Service, r: &Resolved, options: &Options) -> Result<Built, Stall> {
+pub fn build(
+    svc: &Service,
+    r: &Resolved,
+    options: &Options,
+    caches: &Caches,
+) -> Result<Built, Stall> {
     let cluster = r.cluster.as_ref().map(|c| &c.spec);
-    let (objects, warnings) =
-        translate(svc, &r.effective, cluster, options).map_err(|invalid| Stall {
-            reason: "InvalidSpec",
-            message: invalid.to_string(),
-        })?;
+    let invalid = |invalid: crate::translate::Invalid| Stall {
+        reason: "InvalidSpec",
+        message: invalid.to_string(),
+    };
+    let (mut objects, mut warnings) =
+        translate(svc, &r.effective, cluster, options).map_err(invalid)?;
+    // DAEMON: ECS's deployment bounds are integers of the task count, one per eligible node
+    // (DeploymentConfiguration, ECS API model); count the nodes the pod template admits and
+    // translate again with that count (the DaemonSet's status changes wake us as nodes change).
+    if let Some(Workload::DaemonSet(ds)) = objects.workloads.first()
+        && let Some(pod) = ds.spec.as_ref().and_then(|s| s.template.spec.as_ref())
+    {
+        // The DaemonSet controller's own count once it exists (it sees taints, which the
+        // metadata-only node cache does not); before that, the nodes the template admits.
+        let scheduled = ds.metadata.name.as_ref().and_then(|n| {
+            let ns = svc.metadata.namespace.as_deref().unwrap_or_default();
+            caches
+                .daemon_sets
+                .get(ns, n)?
+                .status
+                .as_ref()
+                .map(|s| s.desired_number_scheduled)
+        });
+        let count = scheduled.unwrap_or_else(|| {
+            let labels: Vec<BTreeMap<String, String>> = caches
+                .nodes
+                .state()
+                .iter()
+                .map(|n| n.metadata.labels.clone().unwrap_or_default())
+                .collect();
+            eligible_nodes(&labels, pod)
+        });
+        let observed = Observed {
+            daemon_nodes: Some(count),
+        };
+        (objects, warnings) =
+            translate_observed(svc, &r.effective, cluster, options, &observed).map_err(invalid)?;
+    }
     let ServiceObjects {
         workloads,
         networking,

@@ -36,7 +36,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
         Ok(r) => r,
         Err(stall) => return status::stall(&ctx, &svc, stall).await,
     };
-    let built = match build::build(&svc, &resolved, &ctx.options) {
+    let built = match build::build(&svc, &resolved, &ctx.options, &ctx.caches) {
         Ok(b) => b,
         Err(stall) => return status::stall(&ctx, &svc, stall).await,
     };
