@@ -44,6 +44,16 @@ pub struct RunConfig {
     pub options: Options,
 }
 
+/// `(major, minor)` from /version's strings; providers write minors like "34+".
+fn server_version(major: &str, minor: &str) -> Option<(u32, u32)> {
+    let digits = |s: &str| {
+        s.trim_end_matches(|c: char| !c.is_ascii_digit())
+            .parse()
+            .ok()
+    };
+    Some((digits(major)?, digits(minor)?))
+}
+
 fn api<K>(client: &Client, ns: Option<&str>) -> Api<K>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
@@ -61,9 +71,21 @@ where
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Run until a shutdown signal or a lost lease.
-pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
+pub async fn run(mut cfg: RunConfig) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     let client = super::client::build(metrics.clone()).await?;
+    // The translator needs the server's version where Kubernetes features differ (pod-level
+    // resources from 1.34); unknown when /version cannot be read, which assumes a new server.
+    if cfg.options.server_version.is_none() {
+        cfg.options.server_version = match client.apiserver_version().await {
+            Ok(v) => server_version(&v.major, &v.minor),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the API server's version; assuming a current one");
+                None
+            }
+        };
+        tracing::info!(version = ?cfg.options.server_version, "API server version");
+    }
     let ready = Arc::new(AtomicBool::new(false));
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_rx_outer = stop_rx.clone();
@@ -452,5 +474,15 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    #[test]
+    fn server_versions_parse_with_provider_suffixes() {
+        assert_eq!(super::server_version("1", "36"), Some((1, 36)));
+        assert_eq!(super::server_version("1", "33+"), Some((1, 33)));
+        assert_eq!(super::server_version("", "33"), None);
     }
 }
