@@ -57,10 +57,11 @@ curl -fsS "http://$ECS_OPERATOR_METRICS_ADDR/readyz" >/dev/null || { echo "opera
 # failing-image case finds the Kustomization Ready (Flux's health check passes before the
 # Service reports the new rollout; the other 6 checks pass). Run it by hand; see README.
 
-# The e2e tests, against the live cluster: here a missing cluster fails them. The
-# zero-writes test counts the operator's writes, so it runs alone after the others.
+# The e2e tests (and every import fixture through a server-side dry run), against the live
+# cluster: here a missing cluster fails them. The zero-writes test counts the operator's
+# writes, so it runs alone after the others.
 status=0
-cargo test --locked --test e2e --test operator --test drift -- --ignored --test-threads=2 --nocapture --skip no_op || status=$?
+cargo test --locked --test e2e --test operator --test drift --test import -- --ignored --test-threads=2 --nocapture --skip no_op || status=$?
 if [[ $status -eq 0 ]]; then
   cargo test --locked --test operator -- --ignored --exact no_op_reapply_of_100_services_writes_nothing --nocapture || status=$?
 fi
