@@ -57,7 +57,7 @@ impl Round<'_> {
             _ => ServiceDeployment {
                 id: format!(
                     "ecs-svc/{}",
-                    short_hash(&format!("{}{now}", i.task_definition))
+                    short_hash(&format!("{}{now}{:?}", i.task_definition, i.forced))
                 ),
                 status: "PRIMARY".into(),
                 task_definition: i.task_definition.clone(),

@@ -196,7 +196,8 @@ fn a_forced_new_deployment_of_the_same_revision_is_a_new_primary() {
     let mut i = inputs(
         "web:1",
         vec![pod("web:1", true, 0), pod("web:1", true, 0), forced(false)],
-        10,
+        // The same second as the first deployment (KWOK is that fast): still a new id.
+        0,
     );
     i.forced = Some("t1".into());
     let (s, _) = compute(&done, &i);
