@@ -371,7 +371,6 @@ async fn hpa_scales_the_ecs_service_from_simulated_load() {
     - policyName: cpu
       targetValue: 50
       predefinedMetricSpecification: {predefinedMetricType: ECSServiceAverageCPUUtilization}
-      scaleOutCooldown: 0
 "#;
     let mut svc = service("busy", "busy", 1, autoscaling);
     svc = svc.replace("  desiredCount: 1\n", "");
@@ -388,15 +387,49 @@ async fn hpa_scales_the_ecs_service_from_simulated_load() {
         hpa.spec.scale_target_ref.api_version.as_deref(),
         Some("ecs-operator.io/v1alpha1")
     );
-    wait_for(
-        Duration::from_secs(240),
-        "the HPA to raise the ECS Service's desiredCount above 1",
-        || async {
-            let s = ns.api::<Service>().get("busy").await.ok()?;
-            (s.spec.desired_count? > 1).then_some(())
-        },
-    )
-    .await;
+    // Issue 8 item 4: with the default scaleOutCooldown (300 s), ECS scales out as soon as the
+    // metric crosses the target (the cooldown only limits further scale-outs): the first
+    // scale-out comes within one HPA sync period (15 s) of the HPA seeing the metric above it.
+    let start = Instant::now();
+    let mut crossed: Option<Instant> = None;
+    loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "timed out waiting for the HPA to raise the ECS Service's desiredCount above 1"
+        );
+        let scaled = ns
+            .api::<Service>()
+            .get("busy")
+            .await
+            .ok()
+            .and_then(|s| s.spec.desired_count);
+        if scaled.is_some_and(|d| d > 1) {
+            break;
+        }
+        let hpa = ns.api::<HorizontalPodAutoscaler>().get("busy").await.ok();
+        let above = hpa
+            .and_then(|h| h.status?.current_metrics)
+            .into_iter()
+            .flatten()
+            .any(|m| {
+                m.resource
+                    .and_then(|r| r.current.average_utilization)
+                    .is_some_and(|u| u > 50)
+            });
+        if above && crossed.is_none() {
+            crossed = Some(Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let lag = crossed.map(|t| t.elapsed()).unwrap_or_default();
+    println!(
+        "FIGURE first scale-out {:.1}s after the HPA first reported the metric above target (default scaleOutCooldown 300 s)",
+        lag.as_secs_f64()
+    );
+    assert!(
+        lag <= Duration::from_secs(30),
+        "the first scale-out was held back {lag:?}"
+    );
     wait_for(
         Duration::from_secs(60),
         "the Deployment to follow desiredCount",
