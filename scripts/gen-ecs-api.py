@@ -96,6 +96,9 @@ class Gen:
     def rust_type(self, name):
         shape = self.shapes[name]
         kind = shape["type"]
+        if shape.get("document"):
+            # A free-form JSON document (e.g. a lifecycle hook's hookDetails): kept whole.
+            return "serde_json::Value"
         if kind == "structure":
             return name
         if kind == "list":
@@ -109,6 +112,8 @@ class Gen:
     def model_kind(self, name):
         shape = self.shapes[name]
         kind = shape["type"]
+        if shape.get("document"):
+            return "Kind::Scalar"
         if kind == "structure":
             return f'Kind::Struct("{name}")'
         if kind == "list":
@@ -126,6 +131,9 @@ def emit_fields(gen, shape_name, out, indent="    "):
         if doc:
             out.append(f"{indent}/// {doc}")
         out.append(f'{indent}#[serde(rename = "{member}", default, skip_serializing_if = "Option::is_none")]')
+        if gen.shapes[spec["shape"]].get("document"):
+            # The API server keeps a document as written instead of pruning it.
+            out.append(f'{indent}#[schemars(schema_with = "crate::api::any_json")]')
         out.append(f"{indent}pub {snake(member)}: Option<{gen.rust_type(spec['shape'])}>,")
 
 
@@ -155,7 +163,7 @@ def main():
         "",
     ]
     for name in gen.structs:
-        if name in roots:
+        if name in roots or shapes[name].get("document"):
             continue
         doc = doc_text(shapes[name].get("documentation"))
         if doc:

@@ -110,6 +110,10 @@ struct RunFlags {
     /// Reconciles at once per controller.
     #[arg(long, env = "ECS_OPERATOR_CONCURRENCY", default_value_t = 4)]
     concurrency: u16,
+    /// Alertmanager-compatible API (`GET /api/v2/alerts`) whose alerts are the ECS deployment
+    /// alarms of BLUE_GREEN, LINEAR and CANARY services (alert label alertname = alarm name).
+    #[arg(long, env = "ECS_OPERATOR_ALERTMANAGER_URL")]
+    alertmanager_url: Option<String>,
     /// Log format: text or json.
     #[arg(long, env = "ECS_OPERATOR_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
@@ -202,6 +206,7 @@ fn run_cmd(flags: RunFlags) -> ExitCode {
         http_addr: flags.http_addr,
         concurrency: flags.concurrency.max(1),
         options: flags.policy.options(),
+        alertmanager_url: flags.alertmanager_url.filter(|u| !u.is_empty()),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

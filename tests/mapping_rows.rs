@@ -415,18 +415,48 @@ fn deployment_percentages_use_ecs_rounding() {
     );
 }
 
+/// DeploymentConfiguration.strategy (ECS API model): BLUE_GREEN runs the new revision beside
+/// the old one and shifts production traffic to it. At rest the revision is in the `main` slot,
+/// the production Service selects that slot, and a test Service (ECS's alternate target group)
+/// selects the other, empty slot.
 #[test]
-fn non_rolling_strategies_are_refused() {
+fn blue_green_renders_the_main_slot_a_production_and_a_test_service() {
+    let o = service_row(
+        json!({"containerDefinitions": [{"portMappings": [{"containerPort": 80}]}]}),
+        json!({"deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5},
+               "loadBalancers": [{"containerName": "app", "containerPort": 80}]}),
+    );
+    let d = object(&o, "Deployment");
+    assert_eq!(d["metadata"]["name"], "app");
+    assert_eq!(
+        d["spec"]["template"]["metadata"]["labels"]["ecs-operator.io/slot"],
+        "main"
+    );
+    let services: Vec<&Value> = o.iter().filter(|v| v["kind"] == "Service").collect();
+    let selector = |name: &str| {
+        services
+            .iter()
+            .find(|s| s["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no Service {name}"))["spec"]["selector"]["ecs-operator.io/slot"]
+            .clone()
+    };
+    assert_eq!(selector("app"), "main");
+    assert_eq!(selector("app-test"), "alt");
+}
+
+/// DeploymentController (ECS API model): EXTERNAL needs task sets, which Kubernetes has not.
+#[test]
+fn external_deployment_controller_is_refused() {
     let e = render_with(
         json!({}),
-        Some(json!({"deploymentConfiguration": {"strategy": "BLUE_GREEN"}})),
+        Some(json!({"deploymentController": {"type": "EXTERNAL"}})),
         None,
         SecurityPolicy::default(),
     )
     .unwrap_err();
     assert!(
         e.iter()
-            .any(|e| e.contains("spec.deploymentConfiguration.strategy")),
+            .any(|e| e.contains("spec.deploymentController.type")),
         "{e:?}"
     );
 }

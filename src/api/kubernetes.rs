@@ -116,6 +116,70 @@ pub struct ServiceSettings {
     /// Seconds a rollout may take before the circuit breaker's hard deadline fails it (default 600).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout_deadline_seconds: Option<i32>,
+    /// Where each AWS_LAMBDA lifecycle hook (`deploymentConfiguration.lifecycleHooks[].hookTargetArn`)
+    /// runs in the cluster: a Job or an HTTP endpoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lifecycle_hook_targets: Vec<LifecycleHookTarget>,
+    /// A Gateway API HTTPRoute (same namespace) whose rules send traffic to this service's
+    /// Kubernetes Service: LINEAR and CANARY deployments shift its backend weights, and Service
+    /// Connect test traffic rules become header matches to the new revision. Without it,
+    /// traffic shifts by the share of ready tasks the production Service selects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_route: Option<String>,
+    /// Seconds one minute of `bakeTimeInMinutes`, `stepBakeTimeInMinutes`,
+    /// `canaryBakeTimeInMinutes` and hook `timeoutInMinutes` lasts (1 to 60, default 60): the same
+    /// deployment state machine, faster, for tests and demos.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 60))]
+    pub deployment_minute_seconds: Option<i32>,
+}
+
+/// The in-cluster target of an AWS_LAMBDA lifecycle hook: exactly one of `job` and `http`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LifecycleHookTarget {
+    /// The `hookTargetArn` this target stands for.
+    pub hook_target_arn: String,
+    /// Run a Job: the hook SUCCEEDED when the Job completes, FAILED when it fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobHookTarget>,
+    /// POST the ECS hook payload; the JSON answer's `hookStatus` decides (IN_PROGRESS: asked
+    /// again after `callBackDelay` seconds, default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpHookTarget>,
+}
+
+/// A Job hook: one container that gets the ECS hook payload in `ECS_LIFECYCLE_HOOK_PAYLOAD`
+/// (and the stage in `ECS_LIFECYCLE_STAGE`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobHookTarget {
+    pub image: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Extra environment variables.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
+    /// Annotations of the Job's pod.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pod_annotations: BTreeMap<String, String>,
+    /// Retries before the Job fails (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_limit: Option<i32>,
+}
+
+/// An HTTP hook endpoint (plain `http://`, typically a Kubernetes Service URL).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpHookTarget {
+    pub url: String,
+    /// Extra request headers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
 }
 
 /// Kubernetes Service types.

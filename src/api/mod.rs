@@ -8,6 +8,7 @@
 pub mod autoscaling;
 pub mod cluster;
 pub mod conditions;
+pub mod deployment;
 pub mod ecs;
 pub mod kubernetes;
 pub mod service;
@@ -17,6 +18,7 @@ pub mod task_definition;
 pub use autoscaling::*;
 pub use cluster::*;
 pub use conditions::*;
+pub use deployment::*;
 pub use kubernetes::*;
 pub use service::*;
 pub use task::*;

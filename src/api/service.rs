@@ -297,6 +297,9 @@ pub struct ServiceStatus {
     /// The generation of the spec last acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// The BLUE_GREEN, LINEAR or CANARY deployment: in progress, or the last one finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_deployment: Option<super::deployment::ServiceDeploymentState>,
 }
 
 /// An ECS deployment of a service.
@@ -337,6 +340,9 @@ pub struct ServiceDeployment {
     /// (`aws ecs update-service --force-new-deployment`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub force_new_deployment: Option<String>,
+    /// The lifecycle stage of a BLUE_GREEN, LINEAR or CANARY deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_stage: Option<String>,
 }
 
 /// A service event, in ECS wording.

@@ -144,6 +144,7 @@ pub fn render(docs: &[Document], options: &Options) -> Rendered {
                     hpa,
                     selector: _,
                     desired_count: _,
+                    plan: _,
                 } = objects;
                 for w in &workloads {
                     out.objects.push(match w {

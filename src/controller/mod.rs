@@ -17,6 +17,7 @@ pub mod revisions;
 pub mod run;
 pub mod service;
 pub mod service_status;
+pub mod strategy;
 pub mod task;
 pub mod task_definition;
 
@@ -42,6 +43,10 @@ pub struct Context {
     pub caches: cache::Caches,
     /// What was applied of the kinds that are not watched.
     pub dynamic: apply::DynamicMemory,
+    /// Where deployment alarms are read (an Alertmanager-compatible API).
+    pub alertmanager_url: Option<String>,
+    /// The client of hook endpoints and the alarm source.
+    pub http: strategy::http::JsonClient,
 }
 
 /// Why a reconcile did not finish. The category labels metrics and decides the retry.

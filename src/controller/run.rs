@@ -42,6 +42,8 @@ pub struct RunConfig {
     /// Reconciles at once per controller.
     pub concurrency: u16,
     pub options: Options,
+    /// Where deployment alarms are read (an Alertmanager-compatible API).
+    pub alertmanager_url: Option<String>,
 }
 
 /// `(major, minor)` from /version's strings; providers write minors like "34+".
@@ -180,6 +182,8 @@ pub async fn run(mut cfg: RunConfig) -> anyhow::Result<()> {
             reporter: reporter.clone(),
             caches,
             dynamic: Default::default(),
+            alertmanager_url: cfg.alertmanager_url.clone(),
+            http: Default::default(),
         });
         runs.extend(controllers(&ctx, triggers, &controller_config, &stop_rx));
         contexts.push(ctx);

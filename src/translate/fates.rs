@@ -147,13 +147,10 @@ pub fn walk(shape: &str, value: &Value, path: &str, report: &mut Report) {
 
 /// Value-dependent rejections (the table's notes name only the refused values): the values
 /// ECS users paste that are the default behaviour here and so are accepted — `describe-*`
-/// output carries `strategy: ROLLING`, `deploymentController.type: ECS`,
-/// `isolationMode: SHARED`, `disableNetworking: false`, `deleteOnTermination: true`.
+/// output carries `isolationMode: SHARED`, `disableNetworking: false`, `deleteOnTermination: true`.
 fn accepted(member: &str, v: &Value) -> bool {
     let field_is = |field: &str, ok: &str| v.get(field).is_none_or(|f| f.as_str() == Some(ok));
     match member {
-        "DeploymentConfiguration.strategy" => v.as_str() == Some("ROLLING"),
-        "CreateServiceRequest.deploymentController" => field_is("type", "ECS"),
         "RegisterTaskDefinitionRequest.trustedExecutionConfiguration" => {
             field_is("isolationMode", "SHARED")
         }

@@ -22,6 +22,7 @@ pub mod refs;
 pub mod rollout;
 pub mod secrets;
 pub mod service;
+pub mod strategy;
 pub mod task;
 pub mod task_resources;
 pub mod volumes;

@@ -21,7 +21,10 @@ use super::names::sanitize;
 /// The Kubernetes Services and TargetGroupBindings of an ECS service.
 #[derive(Clone, Debug, Default)]
 pub struct Networking {
+    /// The `loadBalancers` Services first, then the registry and Service Connect ones.
     pub services: Vec<KubeService>,
+    /// How many of `services` are `loadBalancers` Services.
+    pub load_balancer_services: usize,
     pub target_group_bindings: Vec<serde_json::Value>,
 }
 
@@ -194,6 +197,7 @@ pub fn build(
             }
         }
     }
+    out.load_balancer_services = out.services.len();
     for (i, reg) in spec.service_registries.iter().flatten().enumerate() {
         let path = format!("spec.serviceRegistries[{i}]");
         let port = reg.container_port.or(reg.port);

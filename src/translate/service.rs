@@ -15,7 +15,7 @@ use crate::api::{ClusterSpec, Service, ServiceSpec};
 use super::diagnostics::{Diagnostic, Invalid, Report};
 use super::names::{self, is_label_key, is_label_value, label_value, sanitize};
 use super::networking::{self, Networking};
-use super::{Context, Options, TaskDefinitionRef, autoscaling, fates, placement};
+use super::{Context, Options, TaskDefinitionRef, autoscaling, fates, placement, strategy};
 
 mod checks;
 mod workloads;
@@ -40,6 +40,8 @@ pub struct ServiceObjects {
     pub selector: BTreeMap<String, String>,
     /// The desired count the workloads were built for.
     pub desired_count: i32,
+    /// The BLUE_GREEN / LINEAR / CANARY plan; `None` for ROLLING.
+    pub plan: Option<super::strategy::Plan>,
 }
 
 /// Labels that select the tasks of service `name`.
@@ -85,6 +87,13 @@ pub fn translate_observed(
     checks::service_name(spec, &name, &mut report);
     let dc = spec.deployment_configuration.clone().unwrap_or_default();
     checks::deployment(spec, &dc, &mut report);
+    let code_deploy = svc
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(strategy::CODE_DEPLOY_CONFIG))
+        .map(String::as_str);
+    let plan = strategy::plan(spec, code_deploy, &mut report);
 
     let select = selector(&name);
     let mut template = service_template(svc, td, options, &select, &mut report);
@@ -93,7 +102,7 @@ pub fn translate_observed(
     // Networking before the workloads (its TargetGroupBindings gate the pods' readiness),
     // its findings reported after theirs, as they always were.
     let mut net_report = Report::default();
-    let networking = gated_networking(svc, td, &mut template, &labels, &mut net_report);
+    let mut networking = gated_networking(svc, td, &mut template, &labels, &mut net_report);
     let mut workload_meta = ObjectMeta {
         namespace: namespace.map(str::to_string),
         labels: Some(labels.clone()),
@@ -118,6 +127,19 @@ pub fn translate_observed(
         workloads::deployments(&base, shares, cluster, rollout_deadline(spec), &mut report)
     };
     report.merge(net_report);
+    let workloads = match &plan {
+        // The steady state of a strategy service: its revision in the main slot, production
+        // selecting it, the test Services selecting the (empty) other slot.
+        Some(_) => {
+            strategy_networking(
+                &mut networking,
+                strategy::Selection::Slot(strategy::Slot::Main),
+                strategy::Slot::Alt,
+            );
+            strategy::slotted(workloads, strategy::Slot::Main, true)
+        }
+        None => workloads,
+    };
     let hpa = spec
         .autoscaling
         .as_ref()
@@ -131,7 +153,25 @@ pub fn translate_observed(
         hpa,
         selector: select,
         desired_count: desired,
+        plan,
     })
+}
+
+/// A strategy service's Services: the production ones narrowed to `production`, and a test
+/// Service per load balancer Service selecting `test`.
+pub fn strategy_networking(
+    networking: &mut Networking,
+    production: strategy::Selection,
+    test: strategy::Slot,
+) {
+    let mut tests = Vec::new();
+    for (i, s) in networking.services.iter_mut().enumerate() {
+        strategy::select(s, &production);
+        if i < networking.load_balancer_services {
+            tests.push(strategy::test_service(s, test));
+        }
+    }
+    networking.services.extend(tests);
 }
 
 /// The hard deadline of a rollout (`spec.kubernetes.rolloutDeadlineSeconds`).

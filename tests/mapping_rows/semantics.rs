@@ -286,8 +286,9 @@ fn windows_task_definitions_become_windows_pods() {
 }
 
 /// DeploymentConfiguration.strategy and TaskManagedEBSVolumeTerminationPolicy.deleteOnTermination
-/// (ECS API model): the values that are this operator's behaviour (ROLLING, the default; true,
-/// a volume deleted with its task) are accepted; only the others are refused.
+/// (ECS API model): ROLLING and ECS (the defaults) are accepted, CANARY is a deployment strategy
+/// of its own, and DAEMON services cannot use it; a volume deleted with its task is accepted,
+/// the other value refused.
 #[test]
 fn value_dependent_rejections_accept_the_supported_values() {
     let out = render_all(
@@ -296,9 +297,15 @@ fn value_dependent_rejections_accept_the_supported_values() {
         SecurityPolicy::default(),
     );
     assert!(out.errors.is_empty(), "{:?}", out.errors);
-    let refused = render_all(
+    let canary = render_all(
         json!({}),
         json!({"deploymentConfiguration": {"strategy": "CANARY"}}),
+        SecurityPolicy::default(),
+    );
+    assert!(canary.errors.is_empty(), "{:?}", canary.errors);
+    let refused = render_all(
+        json!({}),
+        json!({"deploymentConfiguration": {"strategy": "CANARY"}, "schedulingStrategy": "DAEMON", "desiredCount": null}),
         SecurityPolicy::default(),
     );
     assert!(has(

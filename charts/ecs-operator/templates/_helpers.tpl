@@ -90,6 +90,14 @@ ClusterRole (all namespaces) or by one Role per watched namespace.
 - apiGroups: ["elbv2.k8s.aws"]
   resources: ["targetgroupbindings"]
   verbs: ["get", "list", "create", "patch", "delete"]
+# Deployment strategies: lifecycle hooks that run as Jobs, and the HTTPRoute whose weights
+# LINEAR and CANARY shift (Gateway API, optional).
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["get", "create"]
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["httproutes"]
+  verbs: ["get", "patch"]
 # Events on the resources it reconciles.
 - apiGroups: [""]
   resources: ["events"]

@@ -1242,7 +1242,8 @@ pub struct DeploymentLifecycleHook {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub hook_details: Option<HookDetails>,
+    #[schemars(schema_with = "crate::api::any_json")]
+    pub hook_details: Option<serde_json::Value>,
     /// The timeout configuration for the lifecycle hook.
     #[serde(
         rename = "timeoutConfiguration",
@@ -1251,9 +1252,6 @@ pub struct DeploymentLifecycleHook {
     )]
     pub timeout_configuration: Option<DeploymentLifecycleHookTimeoutConfiguration>,
 }
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct HookDetails {}
 
 /// The timeout configuration for a deployment lifecycle hook.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

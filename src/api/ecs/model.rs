@@ -1187,7 +1187,7 @@ pub const SHAPES: &[(&str, &[Member])] = &[
             },
             Member {
                 name: "hookDetails",
-                kind: Kind::Struct("HookDetails"),
+                kind: Kind::Scalar,
             },
             Member {
                 name: "timeoutConfiguration",

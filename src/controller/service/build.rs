@@ -35,7 +35,8 @@ pub fn force_token(svc: &Service) -> Option<String> {
         .cloned()
 }
 
-fn stamp_force_token(template: &mut PodTemplateSpec, token: &Option<String>) {
+/// Stamp a force-new-deployment value on a pod template.
+pub fn stamp_force_token(template: &mut PodTemplateSpec, token: &Option<String>) {
     if let Some(token) = token {
         template
             .metadata
@@ -69,6 +70,8 @@ pub struct Shape {
 pub struct Built {
     pub children: Children,
     pub shape: Shape,
+    /// The BLUE_GREEN / LINEAR / CANARY plan; `None` for ROLLING.
+    pub plan: Option<crate::translate::strategy::Plan>,
 }
 
 /// Translate the resolved Service, or say why its spec is invalid.
@@ -123,6 +126,7 @@ pub fn build(
         hpa,
         selector,
         desired_count,
+        plan,
     } = objects;
     let mut children = Children {
         services: networking.services,
@@ -148,6 +152,7 @@ pub fn build(
         }
     }
     Ok(Built {
+        plan,
         children,
         shape: Shape {
             selector,

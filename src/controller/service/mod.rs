@@ -36,10 +36,13 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
         Ok(r) => r,
         Err(stall) => return status::stall(&ctx, &svc, stall).await,
     };
-    let built = match build::build(&svc, &resolved, &ctx.options, &ctx.caches) {
+    let mut built = match build::build(&svc, &resolved, &ctx.options, &ctx.caches) {
         Ok(b) => b,
         Err(stall) => return status::stall(&ctx, &svc, stall).await,
     };
+    if let Some(plan) = built.plan.take() {
+        return super::strategy::reconcile(&ctx, &svc, &owner, &resolved, built, plan).await;
+    }
     let applied = apply::apply(&ctx, &owner, built.children).await?;
     let seen = observe::observe(&ctx.caches, &svc, &resolved, &built.shape, &applied);
     status::write(&ctx, &svc, seen).await

@@ -123,6 +123,7 @@ impl Round<'_> {
                 created_at: prev.and_then(|d| d.created_at.clone()),
                 updated_at: prev.and_then(|d| d.updated_at.clone()),
                 force_new_deployment: forced.map(str::to_string),
+                lifecycle_stage: None,
             });
         }
         deployments

@@ -3,9 +3,7 @@
 //! Pure; every problem goes into the report with its JSON path.
 
 use crate::api::ServiceSpec;
-use crate::api::ecs::{
-    DeploymentConfiguration, DeploymentControllerType, DeploymentStrategy as EcsStrategy,
-};
+use crate::api::ecs::DeploymentConfiguration;
 
 use super::super::diagnostics::Report;
 use super::super::rollout;
@@ -89,28 +87,8 @@ pub fn service_name(spec: &ServiceSpec, name: &str, report: &mut Report) {
 
 /// The deployment controller and strategy (only ECS rolling deployments), and the task
 /// definition reference.
-pub fn deployment(spec: &ServiceSpec, dc: &DeploymentConfiguration, report: &mut Report) {
-    if let Some(c) = spec.deployment_controller.as_ref().and_then(|c| c.r#type)
-        && c != DeploymentControllerType::Ecs
-    {
-        report.error(
-            "spec.deploymentController.type",
-            format!(
-                "{} deployments are not supported: only ECS (rolling) deployments are",
-                c.as_str()
-            ),
-            Some("remove deploymentController or set it to ECS".to_string()),
-        );
-    }
-    if let Some(s) = dc.strategy
-        && s != EcsStrategy::Rolling
-    {
-        report.error(
-            "spec.deploymentConfiguration.strategy",
-            format!("{} deployments are not supported yet", s.as_str()),
-            Some("use ROLLING".to_string()),
-        );
-    }
+pub fn deployment(spec: &ServiceSpec, _dc: &DeploymentConfiguration, report: &mut Report) {
+    // The deployment controller and strategy are checked by `strategy::plan`.
     if spec.task_definition.as_deref().is_none_or(str::is_empty) {
         report.error(
             "spec.taskDefinition",
