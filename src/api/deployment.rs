@@ -26,7 +26,7 @@ pub struct ServiceDeploymentState {
     pub stage_started_at: String,
     /// The production traffic step reached (LINEAR and CANARY; 0 before the first shift).
     #[serde(default)]
-    pub traffic_step: u32,
+    pub traffic_step: i32,
     /// When the current traffic step began (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic_step_started_at: Option<String>,
@@ -87,7 +87,7 @@ pub struct LifecycleHookState {
     /// The hook id (the value `ecs-operator.io/continue-deployment` takes for a PAUSE hook).
     pub hook_id: String,
     /// Index of the hook in `spec.deploymentConfiguration.lifecycleHooks`.
-    pub index: usize,
+    pub index: i32,
     /// AWS_LAMBDA (run in the cluster as a Job or an HTTP call) or PAUSE.
     pub target_type: String,
     /// The hook's `hookTargetArn`.

@@ -19,6 +19,9 @@ use super::machine::{FAILED, IN_PROGRESS, SUCCEEDED};
 use crate::api::{LifecycleHookState, LifecycleHookTarget, ServiceDeploymentState};
 use crate::translate::names;
 
+/// The label on a hook Job and its pod: the service it gates.
+pub const HOOK_OF: &str = "ecs-operator.io/lifecycle-hook-of";
+
 /// How often a running Job hook is looked at.
 const JOB_POLL: Duration = Duration::from_secs(3);
 /// ECS's default `callBackDelay` for an IN_PROGRESS answer.
@@ -196,8 +199,9 @@ pub fn job(
         value: Some(v.clone()),
         ..EnvVar::default()
     }));
+    // Not the service's label: a hook's pod is not one of the service's tasks.
     let labels = std::collections::BTreeMap::from([
-        (names::SERVICE.to_string(), names::label_value(service)),
+        (HOOK_OF.to_string(), names::label_value(service)),
         (names::MANAGED_BY.to_string(), names::OPERATOR.to_string()),
     ]);
     Job {

@@ -417,7 +417,7 @@ impl Machine<'_> {
             let pause = h.runner == HookRunner::Pause;
             st.lifecycle_hook_details.push(LifecycleHookState {
                 hook_id: short_hash(&format!("{}/{stage}/{}", st.id, h.index)),
-                index: h.index,
+                index: h.index as i32,
                 target_type: if pause { "PAUSE" } else { "AWS_LAMBDA" }.into(),
                 target_arn: h.target_arn.clone(),
                 lifecycle_stage: stage.to_string(),
@@ -627,7 +627,7 @@ impl Machine<'_> {
                     if elapsed(&since, obs.now) < bake {
                         return false;
                     }
-                    st.traffic_step = step as u32 + 1;
+                    st.traffic_step = step as i32 + 1;
                     st.traffic_step_started_at = Some(self.now.clone());
                     st.updated_at = self.now.clone();
                     let msg = format!(

@@ -304,7 +304,7 @@ async fn run_hooks(
         if !due {
             continue;
         }
-        let Some(hook) = plan.hooks.iter().find(|p| p.index == h.index) else {
+        let Some(hook) = plan.hooks.iter().find(|p| p.index as i32 == h.index) else {
             continue;
         };
         let HookRunner::Target(target) = &hook.runner else {
