@@ -44,11 +44,40 @@ enum Command {
     /// Run the operator: reconcile TaskDefinitions, Services, Tasks and Clusters in the cluster
     /// the kubeconfig (or in-cluster service account) points at.
     Run(RunFlags),
+    /// Continue or stop (roll back) a Service's BLUE_GREEN, LINEAR or CANARY deployment in the
+    /// cluster: ECS's ContinueServiceDeployment and StopServiceDeployment, as the annotations
+    /// ecs-operator.io/continue-deployment and ecs-operator.io/stop-deployment.
+    Deployment {
+        #[command(subcommand)]
+        action: DeploymentAction,
+    },
     /// Print the CustomResourceDefinitions (or write one file per CRD into a directory).
     Crd {
         /// Write `<plural>.<group>.yaml` files here instead of printing.
         #[arg(long)]
         out_dir: Option<std::path::PathBuf>,
+    },
+}
+
+/// `deployment` subcommands.
+#[derive(Subcommand, Clone, Debug)]
+enum DeploymentAction {
+    /// Continue a deployment waiting on a PAUSE lifecycle hook.
+    Continue {
+        /// The Service (metadata.name).
+        service: String,
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+        /// The hook to continue (status.serviceDeployment.lifecycleHookDetails[].hookId);
+        /// default: every paused hook of the current stage.
+        #[arg(long)]
+        hook_id: Option<String>,
+    },
+    /// Stop the deployment in progress and roll back to the revision it replaces.
+    Stop {
+        service: String,
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
     },
 }
 
@@ -175,7 +204,40 @@ fn main() -> ExitCode {
         Command::Validate { file, policy } => render_cmd(&file, &policy.options(), false),
         Command::Import(flags) => import_cmd(flags),
         Command::Crd { out_dir } => crd_cmd(out_dir.as_deref()),
+        Command::Deployment { action } => deployment_cmd(action),
         Command::Run(flags) => run_cmd(flags),
+    }
+}
+
+fn deployment_cmd(action: DeploymentAction) -> ExitCode {
+    use ecs_operator::cli::deployment::{Action, run};
+    let (ns, service, action, hook) = match action {
+        DeploymentAction::Continue {
+            service,
+            namespace,
+            hook_id,
+        } => (namespace, service, Action::Continue, hook_id),
+        DeploymentAction::Stop { service, namespace } => (namespace, service, Action::Stop, None),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(ns.as_deref(), &service, action, hook.as_deref())) {
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -486,13 +486,20 @@ async fn an_http_hook_answering_failed_and_a_stop_during_the_bake_roll_back() {
     );
     let before = names(&pods(&ns).await);
     assert_eq!(before.len(), 4, "blue and green run during the bake");
-    kubectl(&[
-        "annotate",
-        "-n",
-        &ns.name,
-        "ecssvc/st",
-        &format!("ecs-operator.io/stop-deployment={}", baking.id),
-    ]);
+    // `ecs-operator deployment stop` (StopServiceDeployment) sets the stop annotation.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecs-operator"))
+        .args(["deployment", "stop", "st", "-n", &ns.name])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("ecs-operator.io/stop-deployment={}", baking.id))
+    );
     let stopped = wait_deployment(&ns, "st", "st:3", "ROLLBACK_SUCCESSFUL", None, 60).await;
     assert!(
         stopped

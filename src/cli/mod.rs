@@ -1,5 +1,7 @@
-//! The command line: a thin shell around the translator (`render`, `validate`, `import`, `crd`).
+//! The command line: a thin shell around the translator (`render`, `validate`, `import`, `crd`)
+//! and `deployment continue|stop` (annotations on a Service in the cluster).
 
+pub mod deployment;
 pub mod import;
 pub mod manifest;
 pub mod render;

@@ -2,7 +2,9 @@
 --   Healthy      Ready=True at the current generation: the PRIMARY deployment reached steady state
 --   Suspended    as Healthy, but scaled to zero (spec.desiredCount 0, no spec.autoscaling)
 --   Degraded     Stalled=True, or the PRIMARY deployment's rolloutState is FAILED (circuit breaker)
---   Progressing  anything else: no status yet, an unobserved spec, a rollout in progress
+--                or a BLUE_GREEN / LINEAR / CANARY deployment waiting on a PAUSE lifecycle hook
+--                (Progressing reason LifecycleHookPaused: continue it with the continue-deployment action)
+--   Progressing  anything else: no status yet, an unobserved spec, a rollout in progress, a bake
 -- Argo CD runs this without the string and math libraries (gopher-lua, Lua 5.1): only base
 -- functions, table and the `..` operator are used.
 local hs = {}
@@ -89,8 +91,14 @@ if readyCurrent then
   return hs
 end
 
-hs.status = "Progressing"
 local progressing = condition(status, "Progressing")
+if progressing ~= nil and progressing.status == "True" and progressing.reason == "LifecycleHookPaused" then
+  hs.status = "Suspended"
+  hs.message = describe(progressing, "The deployment waits on a PAUSE lifecycle hook")
+  return hs
+end
+
+hs.status = "Progressing"
 local fallback = "Waiting for the service to reach a steady state"
 if primary ~= nil then
   fallback = "Deployment " .. (primary.id or "?") .. " " .. (primary.rolloutState or "IN_PROGRESS") ..
