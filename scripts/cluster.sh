@@ -6,7 +6,8 @@
 # KWOK simulating the nodes and the kubelet, and metrics-server fed by KWOK's simulated usage.
 #
 #   scripts/cluster.sh build    build all binaries into the cache (idempotent, skips what is built)
-#   scripts/cluster.sh up       start the cluster (builds first if needed), create nodes, stages, metrics
+#   scripts/cluster.sh up       start the cluster (builds first if needed), create nodes, stages, metrics,
+#                               the Gateway API CRDs
 #   scripts/cluster.sh down     stop everything, keep the component logs
 #   scripts/cluster.sh status   is it up? nodes with zone/arch/instance-type/capacity-provider labels
 #   scripts/cluster.sh env      print `export KUBECONFIG=... PATH=...` (use: eval "$(scripts/cluster.sh env)")
@@ -449,7 +450,21 @@ alive_of() {
   echo "${out% }"
 }
 
+# The Gateway API's standard-channel CRDs (HTTPRoute for LINEAR / CANARY traffic weights), from
+# the pinned sigs.k8s.io/gateway-api module (config/crd/standard).
+gateway_api_crds() {
+  local dir
+  dir="$("${GO}" mod download -json "sigs.k8s.io/gateway-api@${GATEWAY_API_VERSION}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "${dir}/config/crd/standard" ]] || die "Gateway API CRDs not found in the module cache (${dir}/config/crd/standard)"
+  echo "${dir}/config/crd/standard"
+}
+
 apply_manifests() {
+  local gw
+  gw="$(gateway_api_crds)"
+  kc apply --server-side --force-conflicts \
+    -f "${gw}/gateway.networking.k8s.io_gatewayclasses.yaml" -f "${gw}/gateway.networking.k8s.io_gateways.yaml" \
+    -f "${gw}/gateway.networking.k8s.io_httproutes.yaml" -f "${gw}/gateway.networking.k8s.io_referencegrants.yaml" >/dev/null
   # Stages first: nodes created before their stages would sit NotReady until the next event.
   kc apply -f "${KWOK_MANIFESTS}/stages-default.yaml" -f "${KWOK_MANIFESTS}/stages-simulate.yaml" >/dev/null
   kc apply -f "${KWOK_MANIFESTS}/nodes.yaml" -f "${KWOK_MANIFESTS}/node-agent.yaml" >/dev/null
@@ -466,6 +481,8 @@ wait_ready() {
   wait_for "apiserver /readyz" 60 kc get --raw=/readyz || return 1
   wait_for "nodes Ready" 60 kc wait --for=condition=Ready node --all --timeout=2s || return 1
   wait_for "default ServiceAccount" 60 kc get serviceaccount default -n default || return 1
+  wait_for "Gateway API CRDs Established" 60 \
+    kc wait --for=condition=Established crd/httproutes.gateway.networking.k8s.io crd/gateways.gateway.networking.k8s.io --timeout=2s || return 1
   wait_for "metrics API (v1beta1.metrics.k8s.io Available)" 90 \
     kc wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=2s || return 1
   wait_for "node agents (DaemonSet kube-system/kwok-node-agent)" 60 \
@@ -564,7 +581,7 @@ cmd_status() {
     return 1
   fi
   echo "cluster '${CLUSTER_NAME}': up   KUBECONFIG=${KUBECONFIG_PATH}   server=$(kc config view -o jsonpath='{.clusters[0].cluster.server}')"
-  echo "versions: kubernetes ${K8S_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}, metrics-server ${METRICS_SERVER_VERSION}"
+  echo "versions: kubernetes ${K8S_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}, metrics-server ${METRICS_SERVER_VERSION}, gateway-api ${GATEWAY_API_VERSION}"
   print_components
   echo
   kc get nodes -L topology.kubernetes.io/zone -L node.kubernetes.io/instance-type -L kubernetes.io/arch \

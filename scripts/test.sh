@@ -40,14 +40,20 @@ cargo test --locked
 cargo build --locked --bin ecs-operator
 scripts/test-rbac.sh
 
+# A real Alertmanager (built from its Go module): the alarm source of the deployment strategies.
+scripts/alertmanager.sh up
+trap 'scripts/alertmanager.sh down; scripts/cluster.sh down' EXIT
+eval "$(scripts/alertmanager.sh env)"
+
 # The operator under test runs as a process against the cluster.
 log_dir="${ECS_OPERATOR_CACHE:-$HOME/.cache/ecs-operator}/logs"
 mkdir -p "$log_dir"
 operator_log="$log_dir/operator-$(date +%Y%m%d-%H%M%S).log"
 export ECS_OPERATOR_METRICS_ADDR=127.0.0.1:18080
-target/debug/ecs-operator run --http-addr "$ECS_OPERATOR_METRICS_ADDR" --lease-namespace default >"$operator_log" 2>&1 &
+target/debug/ecs-operator run --http-addr "$ECS_OPERATOR_METRICS_ADDR" --lease-namespace default \
+  --alertmanager-url "$ECS_ALERTMANAGER_URL" >"$operator_log" 2>&1 &
 operator_pid=$!
-trap 'kill $operator_pid 2>/dev/null; wait $operator_pid 2>/dev/null; scripts/cluster.sh down' EXIT
+trap 'kill $operator_pid 2>/dev/null; wait $operator_pid 2>/dev/null; scripts/alertmanager.sh down; scripts/cluster.sh down' EXIT
 for _ in $(seq 1 60); do
   curl -fsS "http://$ECS_OPERATOR_METRICS_ADDR/readyz" >/dev/null 2>&1 && break
   sleep 1
@@ -57,11 +63,11 @@ curl -fsS "http://$ECS_OPERATOR_METRICS_ADDR/readyz" >/dev/null || { echo "opera
 # failing-image case finds the Kustomization Ready (Flux's health check passes before the
 # Service reports the new rollout; the other 6 checks pass). Run it by hand; see README.
 
-# The e2e tests (and every import fixture through a server-side dry run), against the live
-# cluster: here a missing cluster fails them. The zero-writes test counts the operator's
+# The e2e tests (and every import fixture through a server-side dry run; the deployment
+# strategies with a real Alertmanager and the Gateway API CRDs), against the live cluster: here a missing cluster fails them. The zero-writes test counts the operator's
 # writes, so it runs alone after the others.
 status=0
-cargo test --locked --test e2e --test operator --test drift --test import -- --ignored --test-threads=2 --nocapture --skip no_op || status=$?
+cargo test --locked --test e2e --test operator --test drift --test import --test strategies -- --ignored --test-threads=2 --nocapture --skip no_op || status=$?
 if [[ $status -eq 0 ]]; then
   cargo test --locked --test operator -- --ignored --exact no_op_reapply_of_100_services_writes_nothing --nocapture || status=$?
 fi

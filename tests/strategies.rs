@@ -575,3 +575,118 @@ async fn a_firing_alertmanager_alert_rolls_back() {
     );
     ns.cleanup().await;
 }
+
+/// CANARY through a Gateway API HTTPRoute (`spec.kubernetes.httpRoute`): the route's backends
+/// are weighted 75 / 25 between the production (blue) and test (green) Services during the
+/// canary, Service Connect's test header rule sends matching requests to green, and at the end
+/// the production Service selects green with the route back to one backend at full weight.
+#[tokio::test]
+#[ignore = "needs the local cluster (with the Gateway API CRDs) and the operator: scripts/test.sh"]
+async fn canary_shifts_httproute_weights_and_routes_test_headers_to_green() {
+    let ns = TestNamespace::new("canary").await;
+    let route = r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop}
+spec:
+  parentRefs: [{name: edge}]
+  rules:
+  - backendRefs: [{name: can, port: 8080}]
+"#;
+    apply_yaml(&ns.name, route);
+    let dc = "    strategy: CANARY\n    canaryConfiguration: {canaryPercent: 25, canaryBakeTimeInMinutes: 4}\n    bakeTimeInMinutes: 1";
+    let connect = "  serviceConnectConfiguration:\n    enabled: true\n    services:\n    - portName: http\n      clientAliases: [{port: 8080, testTrafficRules: {header: {name: x-canary, value: {exact: \"1\"}}}}]\n";
+    let svc = service("can", 4, dc, "    httpRoute: shop") + connect;
+    apply_yaml(
+        &ns.name,
+        &(task_definition("can", "nginx:1") + "---" + &svc),
+    );
+    wait_deployment(&ns, "can", "can:1", "SUCCESSFUL", None, 90).await;
+    new_revision(&ns, "can", "nginx:2");
+    let routes: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        ns.client.clone(),
+        &ns.name,
+        &kube::core::ApiResource::from_gvk_with_plural(
+            &kube::core::GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"),
+            "httproutes",
+        ),
+    );
+    let weights = |rules: &serde_json::Value| -> Vec<(String, i64)> {
+        rules
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| {
+                r.get("matches").is_none_or(|m| {
+                    m.as_array()
+                        .is_none_or(|m| m.iter().all(|m| m.get("headers").is_none()))
+                })
+            })
+            .flat_map(|r| r["backendRefs"].as_array().cloned().unwrap_or_default())
+            .map(|b| {
+                (
+                    b["name"].as_str().unwrap_or_default().to_string(),
+                    b["weight"].as_i64().unwrap_or(1),
+                )
+            })
+            .collect()
+    };
+    let during = wait_for(
+        Duration::from_secs(90),
+        "the canary weights on the route",
+        || async {
+            let r = routes.get("shop").await.ok()?;
+            let rules = r.data["spec"]["rules"].clone();
+            (weights(&rules) == vec![("can".to_string(), 750), ("can-test".to_string(), 250)])
+                .then_some(rules)
+        },
+    )
+    .await;
+    let header = during
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["matches"][0]["headers"][0]["name"] == "x-canary")
+        .unwrap_or_else(|| panic!("no header rule: {during:#}"));
+    assert_eq!(header["backendRefs"][0]["name"], "can-test");
+    assert_eq!(
+        selector(&ns, "can")
+            .await
+            .get("ecs-operator.io/slot")
+            .map(String::as_str),
+        Some("main")
+    );
+    assert_eq!(
+        selector(&ns, "can-test")
+            .await
+            .get("ecs-operator.io/slot")
+            .map(String::as_str),
+        Some("alt")
+    );
+    let d = deployment(&ns, "can").await.unwrap();
+    assert_eq!(
+        d.target_service_revision
+            .requested_production_traffic_weight,
+        25.0
+    );
+    wait_deployment(&ns, "can", "can:2", "SUCCESSFUL", None, 90).await;
+    let after = routes.get("shop").await.unwrap().data["spec"]["rules"].clone();
+    assert_eq!(
+        weights(&after),
+        vec![("can".to_string(), 1000), ("can-test".to_string(), 0)],
+        "{after:#}"
+    );
+    assert_eq!(
+        after.as_array().unwrap().len(),
+        1,
+        "the header rule is gone: {after:#}"
+    );
+    assert_eq!(
+        selector(&ns, "can")
+            .await
+            .get("ecs-operator.io/slot")
+            .map(String::as_str),
+        Some("alt")
+    );
+    ns.cleanup().await;
+}
