@@ -114,6 +114,9 @@ pub fn compute(prev: &ServiceStatus, i: &Inputs) -> (ServiceStatus, Vec<Notice>)
     round.placement_events();
     round.conditions();
     round.st.observed_generation = i.generation;
+    // A ROLLING service has no strategy deployment (one switched back from BLUE_GREEN, LINEAR
+    // or CANARY leaves its last one behind otherwise).
+    round.st.service_deployment = None;
     (round.st, round.notices)
 }
 
