@@ -69,6 +69,11 @@ pub struct Colour {
 }
 
 impl Colour {
+    /// The revision of a service revision's state.
+    pub fn of_revision(r: &ServiceRevisionState) -> Colour {
+        Colour::of(r)
+    }
+
     fn of(r: &ServiceRevisionState) -> Colour {
         Colour {
             task_definition: r.task_definition.clone(),

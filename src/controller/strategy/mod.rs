@@ -126,7 +126,22 @@ pub async fn reconcile(
                 b.rollback.unwrap_or(false),
             )
         });
+    let target = Colour {
+        task_definition: resolved.requested.display(),
+        force: force_token(svc),
+    };
+    let prev = svc
+        .status
+        .as_ref()
+        .and_then(|s| s.service_deployment.clone());
+    // Alarms matter only while a deployment runs (or is about to start): an idle service does
+    // not ask the alarm source.
+    let deploying = prev.as_ref().is_none_or(|p| {
+        p.status == machine::IN_PROGRESS
+            || machine::Colour::of_revision(&machine::production_revision(p)) != target
+    });
     let alarms = match (&plan.alarms, &ctx.alertmanager_url) {
+        _ if !deploying => AlarmReading::NotRead,
         (Some(a), Some(url)) => match alarms::firing(&ctx.http, url, &a.names).await {
             Ok(f) => AlarmReading::Firing(f),
             Err(e) => {
@@ -139,10 +154,6 @@ pub async fn reconcile(
             AlarmReading::NotRead
         }
         _ => AlarmReading::NotRead,
-    };
-    let target = Colour {
-        task_definition: resolved.requested.display(),
-        force: force_token(svc),
     };
     let obs = Observed {
         now,
