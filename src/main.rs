@@ -137,7 +137,7 @@ struct RunFlags {
     #[arg(long, env = "ECS_OPERATOR_HTTP_ADDR", default_value = "0.0.0.0:8080")]
     http_addr: std::net::SocketAddr,
     /// Reconciles at once per controller.
-    #[arg(long, env = "ECS_OPERATOR_CONCURRENCY", default_value_t = 4)]
+    #[arg(long, env = "ECS_OPERATOR_CONCURRENCY", default_value_t = 16)]
     concurrency: u16,
     /// Alertmanager-compatible API (`GET /api/v2/alerts`) whose alerts are the ECS deployment
     /// alarms of BLUE_GREEN, LINEAR and CANARY services (alert label alertname = alarm name).
