@@ -5,9 +5,10 @@
 # published Go modules (no Docker, no downloads other than the Go module proxy), with
 # KWOK simulating the nodes and the kubelet, and metrics-server fed by KWOK's simulated usage.
 #
-#   scripts/cluster.sh build    build all binaries into the cache (idempotent, skips what is built)
+#   scripts/cluster.sh build    build all binaries into the cache (idempotent, skips what is built),
+#                               download the Gateway API module (its CRDs) into the Go module cache
 #   scripts/cluster.sh up       start the cluster (builds first if needed), create nodes, stages, metrics,
-#                               the Gateway API CRDs
+#                               the Gateway API standard-channel CRDs (server-side apply, Established)
 #   scripts/cluster.sh down     stop everything, keep the component logs
 #   scripts/cluster.sh status   is it up? nodes with zone/arch/instance-type/capacity-provider labels
 #   scripts/cluster.sh env      print `export KUBECONFIG=... PATH=...` (use: eval "$(scripts/cluster.sh env)")
@@ -262,6 +263,7 @@ cmd_build() {
   build_metrics_server
   build_helm
   build_k8s
+  build_gateway_api
   log "build: all done in $((SECONDS - t0))s"
 }
 
@@ -451,20 +453,73 @@ alive_of() {
 }
 
 # The Gateway API's standard-channel CRDs (HTTPRoute for LINEAR / CANARY traffic weights), from
-# the pinned sigs.k8s.io/gateway-api module (config/crd/standard).
-gateway_api_crds() {
+# the pinned sigs.k8s.io/gateway-api module (config/crd/standard/*.yaml, every CRD of the
+# channel; its ValidatingAdmissionPolicy that guards upgrades is not applied). `build` downloads
+# the module into the Go module cache; `up` reads it from there with GOPROXY=off (no network).
+GATEWAY_API_REQUIRED_CRDS="gatewayclasses gateways httproutes referencegrants"
+
+# gateway_api_dir [PROXY]: the module's config/crd/standard directory. PROXY=off: cache only.
+gateway_api_dir() {
+  local proxy="${1:-}" out dir
+  if ! out="$(GOPROXY="${proxy:-$("${GO}" env GOPROXY)}" "${GO}" mod download -json "sigs.k8s.io/gateway-api@${GATEWAY_API_VERSION}" 2>&1)"; then
+    local err
+    err="$(sed -n 's/^[[:space:]]*"Error": "\(.*\)"$/\1/p' <<<"${out}")"
+    err="${err:-${out//$'\n'/ }}"
+    if [[ "${proxy}" == off ]]; then
+      die "sigs.k8s.io/gateway-api@${GATEWAY_API_VERSION} is not in the Go module cache ($("${GO}" env GOMODCACHE)): run scripts/cluster.sh build (${err})"
+    fi
+    die "could not download sigs.k8s.io/gateway-api@${GATEWAY_API_VERSION} from the Go module proxy: ${err}"
+  fi
+  dir="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"${out}")/config/crd/standard"
+  local c
+  for c in ${GATEWAY_API_REQUIRED_CRDS}; do
+    [[ -f "${dir}/gateway.networking.k8s.io_${c}.yaml" ]] \
+      || die "sigs.k8s.io/gateway-api@${GATEWAY_API_VERSION} has no standard-channel CRD ${c} (${dir}/gateway.networking.k8s.io_${c}.yaml)"
+  done
+  echo "${dir}"
+}
+
+build_gateway_api() {
   local dir
-  dir="$("${GO}" mod download -json "sigs.k8s.io/gateway-api@${GATEWAY_API_VERSION}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-  [[ -d "${dir}/config/crd/standard" ]] || die "Gateway API CRDs not found in the module cache (${dir}/config/crd/standard)"
-  echo "${dir}/config/crd/standard"
+  dir="$(gateway_api_dir)" || exit 1
+  log "gateway-api ${GATEWAY_API_VERSION}: standard-channel CRDs in ${dir}"
+}
+
+# The CRD files of the standard channel (one CRD each), space separated.
+gateway_api_crd_files() {
+  local dir f files=""
+  dir="$(gateway_api_dir off)" || exit 1
+  for f in "${dir}"/gateway.networking.k8s.io_*.yaml; do
+    grep -q '^kind: CustomResourceDefinition$' "${f}" && files+="${f} "
+  done
+  echo "${files% }"
+}
+
+# crd/<plural>.gateway.networking.k8s.io for every standard-channel CRD file.
+gateway_api_crd_names() {
+  local f n names="" files
+  files="$(gateway_api_crd_files)" || exit 1
+  for f in ${files}; do
+    n="$(basename "${f}" .yaml)"; n="${n#gateway.networking.k8s.io_}"
+    names+="crd/${n}.gateway.networking.k8s.io "
+  done
+  echo "${names% }"
+}
+
+apply_gateway_api_crds() {
+  local files f args=() out
+  files="$(gateway_api_crd_files)" || exit 1
+  for f in ${files}; do args+=(-f "${f}"); done
+  # Server-side: the HTTPRoute CRD is too large for client-side apply's last-applied annotation.
+  if ! out="$(kc apply --server-side --force-conflicts --field-manager=ecs-operator-cluster-sh "${args[@]}" 2>&1)"; then
+    echo "${out}" >&2
+    die "applying the Gateway API ${GATEWAY_API_VERSION} CRDs failed (see above)"
+  fi
+  log "Gateway API ${GATEWAY_API_VERSION} standard-channel CRDs applied ($(wc -w <<<"${files}") CRDs)"
 }
 
 apply_manifests() {
-  local gw
-  gw="$(gateway_api_crds)"
-  kc apply --server-side --force-conflicts \
-    -f "${gw}/gateway.networking.k8s.io_gatewayclasses.yaml" -f "${gw}/gateway.networking.k8s.io_gateways.yaml" \
-    -f "${gw}/gateway.networking.k8s.io_httproutes.yaml" -f "${gw}/gateway.networking.k8s.io_referencegrants.yaml" >/dev/null
+  apply_gateway_api_crds
   # Stages first: nodes created before their stages would sit NotReady until the next event.
   kc apply -f "${KWOK_MANIFESTS}/stages-default.yaml" -f "${KWOK_MANIFESTS}/stages-simulate.yaml" >/dev/null
   kc apply -f "${KWOK_MANIFESTS}/nodes.yaml" -f "${KWOK_MANIFESTS}/node-agent.yaml" >/dev/null
@@ -481,8 +536,11 @@ wait_ready() {
   wait_for "apiserver /readyz" 60 kc get --raw=/readyz || return 1
   wait_for "nodes Ready" 60 kc wait --for=condition=Ready node --all --timeout=2s || return 1
   wait_for "default ServiceAccount" 60 kc get serviceaccount default -n default || return 1
-  wait_for "Gateway API CRDs Established" 60 \
-    kc wait --for=condition=Established crd/httproutes.gateway.networking.k8s.io crd/gateways.gateway.networking.k8s.io --timeout=2s || return 1
+  local gw_crds
+  gw_crds="$(gateway_api_crd_names)" || exit 1
+  # shellcheck disable=SC2086 # one argument per CRD
+  wait_for "Gateway API CRDs Established ($(wc -w <<<"${gw_crds}") CRDs)" 60 \
+    kc wait --for=condition=Established ${gw_crds} --timeout=2s || return 1
   wait_for "metrics API (v1beta1.metrics.k8s.io Available)" 90 \
     kc wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=2s || return 1
   wait_for "node agents (DaemonSet kube-system/kwok-node-agent)" 60 \
