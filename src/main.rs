@@ -139,6 +139,10 @@ struct RunFlags {
     /// Reconciles at once per controller.
     #[arg(long, env = "ECS_OPERATOR_CONCURRENCY", default_value_t = 16)]
     concurrency: u16,
+    /// Milliseconds a burst of changes to one object is gathered into one reconcile (trailing
+    /// edge: a pod's start-up events become one status computation, not one each).
+    #[arg(long, env = "ECS_OPERATOR_DEBOUNCE_MS", default_value_t = 0)]
+    debounce_ms: u64,
     /// Alertmanager-compatible API (`GET /api/v2/alerts`) whose alerts are the ECS deployment
     /// alarms of BLUE_GREEN, LINEAR and CANARY services (alert label alertname = alarm name).
     #[arg(long, env = "ECS_OPERATOR_ALERTMANAGER_URL")]
@@ -267,6 +271,7 @@ fn run_cmd(flags: RunFlags) -> ExitCode {
         identity: format!("{identity}-{}", std::process::id()),
         http_addr: flags.http_addr,
         concurrency: flags.concurrency.max(1),
+        debounce: std::time::Duration::from_millis(flags.debounce_ms.min(10_000)),
         options: flags.policy.options(),
         alertmanager_url: flags.alertmanager_url.filter(|u| !u.is_empty()),
     };

@@ -41,6 +41,8 @@ pub struct RunConfig {
     pub http_addr: SocketAddr,
     /// Reconciles at once per controller.
     pub concurrency: u16,
+    /// How long a burst of changes to one object is gathered into one reconcile.
+    pub debounce: std::time::Duration,
     pub options: Options,
     /// Where deployment alarms are read (an Alertmanager-compatible API).
     pub alertmanager_url: Option<String>,
@@ -161,7 +163,9 @@ pub async fn run(mut cfg: RunConfig) -> anyhow::Result<()> {
     } else {
         cfg.namespaces.iter().cloned().map(Some).collect()
     };
-    let controller_config = ControllerConfig::default().concurrency(cfg.concurrency);
+    let controller_config = ControllerConfig::default()
+        .concurrency(cfg.concurrency)
+        .debounce(cfg.debounce);
     let (cluster_caches, mut watches) = ClusterCaches::run(&client);
     let (poisoned, poison_rx) = futures::channel::mpsc::unbounded();
     let reporter = Reporter {
