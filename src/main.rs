@@ -141,7 +141,7 @@ struct RunFlags {
     concurrency: u16,
     /// Milliseconds a burst of changes to one object is gathered into one reconcile (trailing
     /// edge: a pod's start-up events become one status computation, not one each).
-    #[arg(long, env = "ECS_OPERATOR_DEBOUNCE_MS", default_value_t = 0)]
+    #[arg(long, env = "ECS_OPERATOR_DEBOUNCE_MS", default_value_t = 500)]
     debounce_ms: u64,
     /// Alertmanager-compatible API (`GET /api/v2/alerts`) whose alerts are the ECS deployment
     /// alarms of BLUE_GREEN, LINEAR and CANARY services (alert label alertname = alarm name).
