@@ -63,6 +63,8 @@ pub struct Shape {
     /// The labels that select all the service's tasks.
     pub selector: std::collections::BTreeMap<String, String>,
     pub desired_count: i32,
+    /// DAEMON: the tasks the DaemonSet should run (its controller's count, else the eligible nodes).
+    pub daemon_nodes: Option<i32>,
     pub warnings: Vec<String>,
 }
 
@@ -88,6 +90,7 @@ pub fn build(
     };
     let (mut objects, mut warnings) =
         translate(svc, &r.effective, cluster, options).map_err(invalid)?;
+    let mut daemon_nodes = None;
     // DAEMON: ECS's deployment bounds are integers of the task count, one per eligible node
     // (DeploymentConfiguration, ECS API model); count the nodes the pod template admits and
     // translate again with that count (the DaemonSet's status changes wake us as nodes change).
@@ -98,12 +101,7 @@ pub fn build(
         // metadata-only node cache does not); before that, the nodes the template admits.
         let scheduled = ds.metadata.name.as_ref().and_then(|n| {
             let ns = svc.metadata.namespace.as_deref().unwrap_or_default();
-            caches
-                .daemon_sets
-                .get(ns, n)?
-                .status
-                .as_ref()
-                .map(|s| s.desired_number_scheduled)
+            super::observe::scheduled(caches.daemon_sets.get(ns, n)?.as_ref())
         });
         let count = scheduled.unwrap_or_else(|| {
             let labels: Vec<BTreeMap<String, String>> = caches
@@ -114,6 +112,7 @@ pub fn build(
                 .collect();
             eligible_nodes(&labels, pod)
         });
+        daemon_nodes = Some(count);
         let observed = Observed {
             daemon_nodes: Some(count),
         };
@@ -157,6 +156,7 @@ pub fn build(
         shape: Shape {
             selector,
             desired_count,
+            daemon_nodes,
             warnings: warnings.iter().map(|w| w.to_string()).collect(),
         },
     })

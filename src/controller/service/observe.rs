@@ -31,11 +31,20 @@ pub fn observe(
     let desired = if applied.daemon_sets.is_empty() {
         shape.desired_count
     } else {
+        // A DaemonSet its controller has not counted yet (new, or a new generation) runs the
+        // eligible nodes' worth, not 0: else a new DAEMON service would look COMPLETED at 0 tasks.
         applied
             .daemon_sets
             .iter()
-            .filter_map(|d| caches.daemon_sets.store.get(&ObjectRef::new(d).within(&ns)))
-            .filter_map(|d| d.status.as_ref().map(|s| s.desired_number_scheduled))
+            .map(|d| {
+                caches
+                    .daemon_sets
+                    .store
+                    .get(&ObjectRef::new(d).within(&ns))
+                    .and_then(|d| scheduled(&d))
+                    .or(shape.daemon_nodes)
+                    .unwrap_or(0)
+            })
             .sum()
     };
     let breaker = svc
@@ -78,6 +87,14 @@ pub fn observe(
         warnings: shape.warnings.clone(),
         now: k8s_openapi::jiff::Timestamp::now(),
     }
+}
+
+/// The tasks a DaemonSet's controller says it should run, once it has counted the current
+/// generation (`status.observedGeneration`); `None` before.
+pub fn scheduled(ds: &k8s_openapi::api::apps::v1::DaemonSet) -> Option<i32> {
+    let status = ds.status.as_ref()?;
+    let observed = status.observed_generation?;
+    (observed >= ds.metadata.generation.unwrap_or(0)).then_some(status.desired_number_scheduled)
 }
 
 /// The cached pods of namespace `ns` that carry every label of `selector`.
