@@ -116,6 +116,12 @@ pub struct ServiceSettings {
     /// Seconds a rollout may take before the circuit breaker's hard deadline fails it (default 600).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout_deadline_seconds: Option<i32>,
+    /// Seconds a new task must be Ready before it counts toward minimumHealthyPercent when no
+    /// essential container has a health check and no load balancer target gates it: ECS's rule
+    /// is 40 (DeploymentConfiguration.minimumHealthyPercent); 0 counts a task as soon as it is
+    /// Ready. Ignored when an essential health check or a target group decides instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_ready_seconds: Option<i32>,
     /// Where each AWS_LAMBDA lifecycle hook (`deploymentConfiguration.lifecycleHooks[].hookTargetArn`)
     /// runs in the cluster: a Job or an HTTP endpoint.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -300,6 +300,27 @@ pub struct ServiceStatus {
     /// The BLUE_GREEN, LINEAR or CANARY deployment: in progress, or the last one finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_deployment: Option<super::deployment::ServiceDeploymentState>,
+    /// Availability Zone rebalancing (`availabilityZoneRebalancing`): the last operation, as
+    /// ECS's service events word it. Written when an operation starts, completes or fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone_rebalancing: Option<ZoneRebalancing>,
+}
+
+/// An Availability Zone rebalancing operation ("Balancing an Amazon ECS service across
+/// Availability Zones", ECS Developer Guide).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ZoneRebalancing {
+    /// IN_PROGRESS, COMPLETED, or PLACEMENT_FAILED (a moved task landed in the same zone
+    /// again; retried when the tasks or zones change).
+    pub state: String,
+    /// Running tasks per zone when the state was set.
+    #[serde(default)]
+    pub tasks_per_zone: std::collections::BTreeMap<String, i32>,
+    /// The ECS service event of the transition.
+    pub message: String,
+    /// When the state was set (RFC 3339).
+    pub updated_at: String,
 }
 
 /// An ECS deployment of a service.

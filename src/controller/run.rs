@@ -11,9 +11,10 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
-    PersistentVolumeClaim, Pod, Service as KubeService, ServiceAccount,
+    Node, PersistentVolumeClaim, Pod, Service as KubeService, ServiceAccount,
 };
 use kube::api::Api;
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -308,8 +309,12 @@ fn controllers(
 
     let service_store = c.services.store.clone();
     let service_store_2 = c.services.store.clone();
+    let (node_tx, node_rx) = futures::channel::mpsc::channel::<()>(1);
+    let node_watch = node_changes(c.nodes.clone(), node_tx, stopped()).boxed();
     let svc = Controller::for_shared_stream(services, c.services.store.clone())
         .with_config(config.clone())
+        // Nodes that come, go or change labels change the zones a service balances over.
+        .reconcile_all_on(node_rx)
         .owns_shared_stream(deployments)
         .owns_shared_stream(daemon_sets)
         .owns_shared_stream(kube_services)
@@ -364,7 +369,48 @@ fn controllers(
         .run(cluster::reconcile, error_policy, ctx.clone())
         .for_each(log_result)
         .boxed();
-    vec![td, svc, tasks, clusters]
+    vec![td, svc, tasks, clusters, node_watch]
+}
+
+/// Tell `tx` whenever the nodes' names or labels change (nodes added, removed, relabelled):
+/// where a service's tasks may run, and so its zones to balance over, changed. Polls the node
+/// cache (a metadata watch event comes with every heartbeat; the labels rarely change).
+async fn node_changes(
+    nodes: Store<PartialObjectMeta<Node>>,
+    mut tx: futures::channel::mpsc::Sender<()>,
+    stopped: impl std::future::Future<Output = ()>,
+) {
+    use std::hash::{Hash, Hasher};
+    let fingerprint = || {
+        let mut labels: Vec<_> = nodes
+            .state()
+            .iter()
+            .map(|n| (n.name_any(), n.labels().clone()))
+            .collect();
+        labels.sort();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        labels.hash(&mut h);
+        h.finish()
+    };
+    tokio::pin!(stopped);
+    if nodes.wait_until_ready().await.is_err() {
+        return;
+    }
+    let mut last = fingerprint();
+    loop {
+        tokio::select! {
+            _ = &mut stopped => return,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+        }
+        let now = fingerprint();
+        if now != last {
+            last = now;
+            // A full channel already holds a wake-up: nothing lost.
+            if tx.try_send(()).is_err() && tx.is_closed() {
+                return;
+            }
+        }
+    }
 }
 
 /// The objects in `store` whose task definition reference names the family of revision `r`.

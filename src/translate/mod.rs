@@ -27,6 +27,7 @@ pub mod task;
 pub mod task_resources;
 pub mod volumes;
 pub mod windows;
+pub mod zones;
 
 use std::collections::BTreeMap;
 

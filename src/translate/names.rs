@@ -30,6 +30,10 @@ pub const ESSENTIAL: &str = "ecs-operator.io/essential-containers";
 /// task's health; none means ECS's 40-second rule applies (DeploymentConfiguration.minimumHealthyPercent).
 pub const HEALTH_CHECKED: &str = "ecs-operator.io/health-checked-containers";
 
+/// Annotation on a service's Deployment: ENABLED when the controller rebalances its tasks
+/// across Availability Zones (`availabilityZoneRebalancing`, see `translate::zones`).
+pub const AZ_REBALANCING: &str = "ecs-operator.io/availability-zone-rebalancing";
+
 /// A DNS-1123 label (≤ 63 chars): lowercase alphanumerics and '-', starting and ending
 /// alphanumeric. Too-long names keep a hash suffix so distinct inputs stay distinct.
 pub fn dns_label(raw: &str) -> String {

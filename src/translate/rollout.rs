@@ -33,6 +33,18 @@ pub fn rolling(desired: i32, max_percent: i32, min_healthy_percent: i32) -> Opti
     (desired == 0 || r.max_surge > 0 || r.max_unavailable > 0).then_some(r)
 }
 
+/// DeploymentConfiguration.maximumPercent (ECS API model): at most floor(desired × max / 100)
+/// tasks running or pending.
+pub fn max_tasks(desired: i32, max_percent: i32) -> i32 {
+    (i64::from(desired.max(0)) * i64::from(max_percent.max(0)) / 100) as i32
+}
+
+/// DeploymentConfiguration.minimumHealthyPercent (ECS API model): at least
+/// ceil(desired × min / 100) tasks healthy.
+pub fn min_healthy_tasks(desired: i32, min_healthy_percent: i32) -> i32 {
+    ((i64::from(desired.max(0)) * i64::from(min_healthy_percent.max(0)) + 99) / 100) as i32
+}
+
 /// One capacity-provider workload's rolling bounds, and the wave it rolls in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShareRolling {

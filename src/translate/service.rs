@@ -115,6 +115,7 @@ pub fn translate_observed(
         selector: &select,
         template: &template,
         percentages: checks::percentages(&dc, daemon, &mut report),
+        min_ready_seconds: min_ready_seconds(spec, &template),
     };
     let workloads = if daemon {
         vec![workloads::daemon_set(
@@ -124,7 +125,19 @@ pub fn translate_observed(
         )]
     } else {
         let shares = workloads::shares(spec, desired, cluster, &mut report);
-        workloads::deployments(&base, shares, cluster, rollout_deadline(spec), &mut report)
+        let mut deployments =
+            workloads::deployments(&base, shares, cluster, rollout_deadline(spec), &mut report);
+        let count = deployments.len();
+        if let [Workload::Deployment(d)] = deployments.as_mut_slice()
+            && plan.is_none()
+            && super::zones::rebalancing(spec, daemon, count, &mut report)
+        {
+            d.metadata
+                .annotations
+                .get_or_insert_with(BTreeMap::new)
+                .insert(names::AZ_REBALANCING.into(), "ENABLED".into());
+        }
+        deployments
     };
     report.merge(net_report);
     let workloads = match &plan {
@@ -172,6 +185,32 @@ pub fn strategy_networking(
         }
     }
     networking.services.extend(tests);
+}
+
+/// Seconds a Ready task waits before it counts as available to the rollout bounds, by the rules
+/// of DeploymentConfiguration.minimumHealthyPercent (ECS API model): a task with an essential
+/// health check counts once HEALTHY (its readiness probe), one behind a load balancer target once
+/// the target is healthy (the readiness gate), any other 40 s after it is RUNNING
+/// (`health::NO_CHECK_GRACE_SECONDS`); `spec.kubernetes.minReadySeconds` overrides the 40.
+fn min_ready_seconds(spec: &ServiceSpec, template: &PodTemplateSpec) -> i32 {
+    let checked = template
+        .metadata
+        .as_ref()
+        .and_then(|m| m.annotations.as_ref())
+        .is_some_and(|a| a.contains_key(names::HEALTH_CHECKED));
+    let gated = template
+        .spec
+        .as_ref()
+        .and_then(|p| p.readiness_gates.as_ref())
+        .is_some_and(|g| !g.is_empty());
+    if checked || gated {
+        return 0;
+    }
+    spec.kubernetes
+        .as_ref()
+        .and_then(|k| k.min_ready_seconds)
+        .unwrap_or(super::health::NO_CHECK_GRACE_SECONDS as i32)
+        .max(0)
 }
 
 /// The hard deadline of a rollout (`spec.kubernetes.rolloutDeadlineSeconds`).
@@ -262,6 +301,9 @@ fn service_template(
         pod,
         report,
     );
+    if spec.scheduling_strategy != Some(SchedulingStrategy::Daemon) {
+        super::zones::default_spread(spec, select, pod, report);
+    }
     template
 }
 

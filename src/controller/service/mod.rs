@@ -3,11 +3,13 @@
 //! translate: pure) → [`apply`] (the children, then a sweep of the stale ones: the only step
 //! besides [`status`] that talks to the API server) → [`observe`] (pods and workloads as the
 //! caches see them: pure) → [`status`] (computed, written only when it changed, Events).
+//! A steady service that spreads across zones also goes through [`rebalance`] before apply.
 //! A reconcile that finds nothing to change makes no API request.
 
 pub mod apply;
 pub mod build;
 pub mod observe;
+pub mod rebalance;
 pub mod resolve;
 pub mod status;
 
@@ -43,8 +45,23 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
     if let Some(plan) = built.plan.take() {
         return super::strategy::reconcile(&ctx, &svc, &owner, &resolved, built, plan).await;
     }
+    let desired = built.shape.desired_count;
+    let revision = resolved.effective.revision.to_string();
+    let zones = rebalance::view(&ctx.caches, &svc, &built.children, desired, &revision);
+    let step = zones
+        .as_ref()
+        .map_or(rebalance::Step::Idle, rebalance::decide);
+    if let Some(v) = &zones {
+        rebalance::act(&ctx, &svc, v, &step).await?;
+    }
+    rebalance::shape(&mut built.children, desired, &step);
     let applied = apply::apply(&ctx, &owner, built.children).await?;
-    let seen = observe::observe(&ctx.caches, &svc, &resolved, &built.shape, &applied);
+    let mut seen = observe::observe(&ctx.caches, &svc, &resolved, &built.shape, &applied);
+    if let Some(v) = &zones {
+        seen.rebalancing = !matches!(step, rebalance::Step::Idle | rebalance::Step::Balanced)
+            || v.tasks.iter().any(|t| t.moving.is_some());
+        seen.rebalance = rebalance::notes(v, &step);
+    }
     status::write(&ctx, &svc, seen).await
 }
 

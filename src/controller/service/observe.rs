@@ -86,6 +86,8 @@ pub fn observe(
             .join(","),
         warnings: shape.warnings.clone(),
         now: k8s_openapi::jiff::Timestamp::now(),
+        rebalancing: false,
+        rebalance: Vec::new(),
     }
 }
 

@@ -22,6 +22,33 @@ impl Round<'_> {
         }
     }
 
+    /// Availability Zone rebalancing (ECS service events and `status.zoneRebalancing`).
+    pub(super) fn rebalance_events(&mut self) {
+        for n in self.i.rebalance.clone() {
+            // A step can be seen twice before its effect shows (the ReplicaSet has not removed
+            // the moved pod yet): told once.
+            if self
+                .st
+                .events
+                .iter()
+                .take(5)
+                .any(|e| e.message == n.message)
+            {
+                continue;
+            }
+            if let Some(state) = n.state {
+                self.st.zone_rebalancing = Some(crate::api::ZoneRebalancing {
+                    state: state.into(),
+                    tasks_per_zone: n.tasks_per_zone.clone(),
+                    message: n.message.clone(),
+                    updated_at: self.now.clone(),
+                });
+            }
+            self.event(n.message.clone());
+            self.notice(n.warning, n.reason, n.message);
+        }
+    }
+
     /// Ready while steady on the requested revision; Progressing while a deployment runs;
     /// Stalled when it failed or was rolled back (kstatus reads these; Argo CD and Flux too).
     pub(super) fn conditions(&mut self) {
@@ -30,9 +57,11 @@ impl Round<'_> {
         let state = primary.rollout_state.as_deref();
         let (completed, failed) = (state == Some("COMPLETED"), state == Some("FAILED"));
         let rolled_back = i.task_definition != i.requested;
+        // A task moving between zones runs one more (or one fewer) than desired for a while:
+        // still steady ("Balancing an Amazon ECS service across Availability Zones").
         let steady = completed
-            && self.st.running_count == i.desired
-            && self.st.pending_count == 0
+            && (i.rebalancing
+                || (self.st.running_count == i.desired && self.st.pending_count == 0))
             && self.others() == 0;
         if steady && !self.was_steady(rolled_back) {
             let name = &i.service_name;

@@ -54,6 +54,11 @@ pub struct Inputs {
     pub selector: String,
     pub warnings: Vec<String>,
     pub now: Timestamp,
+    /// A task is moving between Availability Zones: a task more or fewer than desired is
+    /// still the steady state.
+    pub rebalancing: bool,
+    /// The zone rebalancing's service events of this round.
+    pub rebalance: Vec<crate::controller::service::rebalance::Note>,
 }
 
 /// Something a user can act on: becomes a Kubernetes Event.
@@ -112,6 +117,7 @@ pub fn compute(prev: &ServiceStatus, i: &Inputs) -> (ServiceStatus, Vec<Notice>)
     round.advance_rollout(&mut primary);
     round.st.deployments = round.deployments(primary);
     round.placement_events();
+    round.rebalance_events();
     round.conditions();
     round.st.observed_generation = i.generation;
     // A ROLLING service has no strategy deployment (one switched back from BLUE_GREEN, LINEAR

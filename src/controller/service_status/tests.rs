@@ -33,6 +33,8 @@ fn inputs(td: &str, pods: Vec<PodView>, now: i64) -> Inputs {
         selector: "ecs-operator.io/service=web".into(),
         warnings: vec![],
         now: at(now),
+        rebalancing: false,
+        rebalance: vec![],
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Base<'a> {
     pub selector: &'a BTreeMap<String, String>,
     pub template: &'a PodTemplateSpec,
     pub percentages: Percentages,
+    /// `minReadySeconds` of the workloads: ECS's 40-second rule (see `service::min_ready_seconds`).
+    pub min_ready_seconds: i32,
 }
 
 /// The DaemonSet of a DAEMON service. DeploymentConfiguration (ECS API model): the healthy
@@ -78,7 +80,7 @@ pub fn daemon_set(base: &Base, nodes: Option<i32>, report: &mut Report) -> Workl
                 }),
             }),
             revision_history_limit: Some(10),
-            ..DaemonSetSpec::default()
+            min_ready_seconds: (base.min_ready_seconds > 0).then_some(base.min_ready_seconds),
         }),
         ..DaemonSet::default()
     })
@@ -182,6 +184,7 @@ pub fn deployments(
                 }),
                 progress_deadline_seconds: Some(deadline),
                 revision_history_limit: Some(10),
+                min_ready_seconds: (base.min_ready_seconds > 0).then_some(base.min_ready_seconds),
                 ..DeploymentSpec::default()
             }),
             ..Deployment::default()
