@@ -155,6 +155,7 @@ pub fn container(
 
     c.resources = resources(def, &path, ctx, report);
     c.security_context = security_context(def, &path, ctx, report);
+    super::restart::apply(def, &path, &mut c, ctx, report);
     c
 }
 

@@ -19,6 +19,7 @@ pub mod probes;
 pub mod quantity;
 pub mod query;
 pub mod refs;
+pub mod restart;
 pub mod rollout;
 pub mod secrets;
 pub mod service;

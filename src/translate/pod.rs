@@ -147,13 +147,24 @@ pub fn pod_template(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) 
         let mut c = built[i].clone();
         match order.roles[i] {
             Role::Sidecar { needs_healthy } => {
+                // A native sidecar always restarts: an ECS restart policy adds nothing to it.
                 c.restart_policy = Some("Always".into());
+                c.restart_policy_rules = None;
                 if needs_healthy && c.startup_probe.is_none() {
                     // The next container starts once this probe passes: HEALTHY.
                     c.startup_probe = c.readiness_probe.clone();
                 }
             }
             Role::Init => {
+                // A COMPLETE/SUCCESS target runs to its end once: restarting it in place would
+                // hold back every container after it (restart rules are for main containers).
+                if c.restart_policy.take().is_some() {
+                    report.warn(
+                        format!("spec.containerDefinitions[{i}].restartPolicy"),
+                        "a COMPLETE/SUCCESS dependsOn target becomes an init container, which is not restarted in place",
+                    );
+                }
+                c.restart_policy_rules = None;
                 c.readiness_probe = None;
                 c.liveness_probe = None;
                 c.startup_probe = None;

@@ -4,6 +4,9 @@
 //! (`EssentialContainerExited`) or cannot start (`TaskFailedToStart`). Native sidecars (the
 //! targets of `dependsOn` START/HEALTHY) count like main containers: an essential one that exits
 //! stops the task; a non-essential one may exit (ECS API model, `ContainerDefinition.essential`).
+//! An essential container with a restart policy (`ContainerRestartPolicy`) is restarted in place
+//! by the kubelet and the task goes on, unless it exited with an ignored code or before running
+//! `restartAttemptPeriod` seconds: ECS does not restart it then, so the task stops.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,7 +19,7 @@ use crate::api::{
 };
 use crate::translate::TaskDefinitionRef;
 use crate::translate::health::{self, HealthStatus};
-use crate::translate::names;
+use crate::translate::{names, restart};
 
 pub const HEALTHY: &str = "HEALTHY";
 pub const UNHEALTHY: &str = "UNHEALTHY";
@@ -36,10 +39,24 @@ pub struct ContainerFacts {
     /// With a `healthCheck` on an essential container: how long after start a failing check may still be "being
     /// evaluated": `startPeriod` + `interval` × `retries` (ECS `HealthCheck` defaults: 0, 30, 3).
     pub health_grace: Option<Duration>,
+    /// ECS restarts it in place (`ContainerRestartPolicy.enabled`, and the server serves
+    /// container restart rules).
+    pub restart: Option<Restart>,
+}
+
+/// A container's ECS restart policy.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Restart {
+    /// `ignoredExitCodes`: these exits are not restarted.
+    pub ignored: Vec<i32>,
+    /// `restartAttemptPeriod`: a container that exits sooner is not restarted.
+    pub period: Duration,
 }
 
 impl Containers {
-    pub fn of(td: &TaskDefinitionRef) -> Self {
+    /// The facts of `td`'s containers; `restart_rules`: the server serves container restart
+    /// rules (else the translator set none, and nothing restarts in place).
+    pub fn of(td: &TaskDefinitionRef, restart_rules: bool) -> Self {
         let by_name = td
             .spec
             .container_definitions
@@ -56,11 +73,18 @@ impl Containers {
                     Duration::from_secs(secs.max(0) as u64)
                 });
                 let essential = c.essential.unwrap_or(true);
+                let restart = restart::ignored_exit_codes(c)
+                    .filter(|_| restart_rules)
+                    .map(|ignored| Restart {
+                        ignored,
+                        period: Duration::from_secs(restart::attempt_period(c).max(0) as u64),
+                    });
                 Some((
                     name,
                     ContainerFacts {
                         essential,
                         health_grace,
+                        restart,
                     },
                 ))
             })
@@ -165,6 +189,43 @@ fn stop_reason(
     None
 }
 
+/// What ECS does with an essential container's exit under its restart policy.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    /// It is (or will be) restarted in place: the task goes on.
+    Restarts,
+    /// It exited before running `restartAttemptPeriod`: not restarted, the task stops.
+    TooEarly { code: i32, ran: i64 },
+    /// No restartable exit (running, or exited with an ignored code).
+    NotRestarted,
+}
+
+/// ContainerRestartPolicy (ECS API model): an exit with a code not in `ignoredExitCodes`, after
+/// running at least `restartAttemptPeriod`, is restarted. The exit is the current state, or
+/// the last one once the kubelet restarted the container.
+fn restart_verdict(cs: &ContainerStatus, r: &Restart) -> Verdict {
+    let current = cs.state.as_ref().and_then(|s| s.terminated.as_ref());
+    let last = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
+    let Some(t) = current.or(last) else {
+        return Verdict::NotRestarted;
+    };
+    if r.ignored.contains(&t.exit_code) {
+        return Verdict::NotRestarted;
+    }
+    let ran = match (&t.started_at, &t.finished_at) {
+        (Some(s), Some(f)) => f.0.as_second() - s.0.as_second(),
+        _ => 0,
+    };
+    if ran < r.period.as_secs() as i64 {
+        Verdict::TooEarly {
+            code: t.exit_code,
+            ran,
+        }
+    } else {
+        Verdict::Restarts
+    }
+}
+
 /// A container's ECS lastStatus, exit code and reason.
 fn container_state(cs: &ContainerStatus) -> (&'static str, Option<i32>, Option<String>) {
     let state = cs.state.clone().unwrap_or_default();
@@ -226,7 +287,25 @@ fn observe(prev: &TaskStatus, facts: &Containers, pods: &[Pod], now: Timestamp) 
             if is_main && last != "RUNNING" {
                 seen.all_running = false;
             }
-            if seen.stop.is_none() {
+            let restarting = match (&f.restart, is_main && f.essential) {
+                (Some(r), true) => match restart_verdict(cs, r) {
+                    Verdict::Restarts => true,
+                    Verdict::TooEarly { code, ran } => {
+                        seen.stop = seen.stop.take().or(Some((
+                            "EssentialContainerExited",
+                            format!(
+                                "Essential container in task exited: {} exited with code {code} after {ran} s, before its restartAttemptPeriod of {} s, so it is not restarted",
+                                cs.name,
+                                r.period.as_secs()
+                            ),
+                        )));
+                        false
+                    }
+                    Verdict::NotRestarted => false,
+                },
+                _ => false,
+            };
+            if seen.stop.is_none() && !restarting {
                 seen.stop = stop_reason(cs, f.essential, last, exit, reason.as_deref());
             }
             let prev_health = prev
@@ -367,6 +446,7 @@ mod tests {
         let facts = |essential, grace: Option<u64>| ContainerFacts {
             essential,
             health_grace: grace.map(Duration::from_secs),
+            restart: None,
         };
         Containers {
             by_name: BTreeMap::from([
@@ -393,6 +473,86 @@ mod tests {
     }
 
     const T0: &str = "2026-01-01T00:00:00Z";
+
+    /// `app` essential with ECS's restart policy: ignoredExitCodes [7], restartAttemptPeriod 60.
+    fn restarting() -> Containers {
+        Containers {
+            by_name: BTreeMap::from([(
+                "app".to_string(),
+                ContainerFacts {
+                    essential: true,
+                    health_grace: None,
+                    restart: Some(Restart {
+                        ignored: vec![7],
+                        period: Duration::from_secs(60),
+                    }),
+                },
+            )]),
+        }
+    }
+
+    fn exited(code: i32, started: &str, finished: &str) -> serde_json::Value {
+        json!({"exitCode": code, "reason": "Error", "startedAt": started, "finishedAt": finished})
+    }
+
+    /// ContainerRestartPolicy (ECS API model; "Restart individual containers in Amazon ECS tasks
+    /// with container restart policies"): a restartable exit after restartAttemptPeriod is
+    /// restarted in place and the task goes on; an ignored code, or an exit before the period,
+    /// is not restarted and the essential container's exit stops the task.
+    #[test]
+    fn a_restart_policy_keeps_the_task_unless_the_exit_is_ignored_or_too_early() {
+        let c = restarting();
+        let at = "2026-01-01T00:05:00Z";
+        let run = |state: serde_json::Value, last: serde_json::Value| {
+            let cs = json!({"name": "app", "image": "x", "imageID": "", "ready": false,
+                            "restartCount": 1, "state": state, "lastState": last});
+            let o = compute(
+                &TaskStatus::default(),
+                "job:1",
+                &c,
+                &[pod_with(json!([]), json!([cs]))],
+                None,
+                at,
+            );
+            (
+                o.stop_pods,
+                o.status.stop_code.clone(),
+                o.status.stopped_reason.clone(),
+            )
+        };
+        // Ran 120 s, exit 3, restarted by the kubelet (the exit in lastState): goes on.
+        let waiting = json!({"waiting": {"reason": "CrashLoopBackOff"}});
+        let (stop, ..) = run(
+            waiting.clone(),
+            json!({"terminated": exited(3, T0, "2026-01-01T00:02:00Z")}),
+        );
+        assert!(!stop);
+        // The same exit seen before the restart (current state): goes on too.
+        let (stop, ..) = run(
+            json!({"terminated": exited(3, T0, "2026-01-01T00:02:00Z")}),
+            json!({}),
+        );
+        assert!(!stop);
+        // Ignored code 7: not restarted, the task stops.
+        let (stop, code, _) = run(
+            json!({"terminated": exited(7, T0, "2026-01-01T00:02:00Z")}),
+            json!({}),
+        );
+        assert!(stop);
+        assert_eq!(code.as_deref(), Some("EssentialContainerExited"));
+        // Exit 3 after 2 s (< 60 s): ECS would not restart it, even though the kubelet did.
+        let (stop, code, reason) = run(
+            waiting,
+            json!({"terminated": exited(3, T0, "2026-01-01T00:00:02Z")}),
+        );
+        assert!(stop);
+        assert_eq!(code.as_deref(), Some("EssentialContainerExited"));
+        assert!(
+            reason
+                .unwrap()
+                .contains("before its restartAttemptPeriod of 60 s")
+        );
+    }
 
     // ECS API model, `HealthCheck`: container health HEALTHY / UNHEALTHY / UNKNOWN (being
     // evaluated, or no check defined); task health from the essential containers, in priority

@@ -53,7 +53,12 @@ pub async fn reconcile(task: Arc<Task>, ctx: Arc<Context>) -> Result<Action, Err
         .iter()
         .map(|p| p.as_ref().clone())
         .collect();
-    let containers = lifecycle::Containers::of(&resolved.revision);
+    let containers = lifecycle::Containers::of(
+        &resolved.revision,
+        ctx.options
+            .server_version
+            .is_none_or(|v| v >= crate::translate::restart::RULES_SINCE),
+    );
     let mut outcome = lifecycle::compute(
         &prev,
         &resolved.revision.display(),
