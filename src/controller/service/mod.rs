@@ -3,7 +3,8 @@
 //! translate: pure) → [`apply`] (the children, then a sweep of the stale ones: the only step
 //! besides [`status`] that talks to the API server) → [`observe`] (pods and workloads as the
 //! caches see them: pure) → [`status`] (computed, written only when it changed, Events).
-//! A steady service that spreads across zones also goes through [`rebalance`] before apply.
+//! A steady service that spreads across zones also goes through [`rebalance`] before apply, and
+//! a service split over capacity providers through [`waves`].
 //! A reconcile that finds nothing to change makes no API request.
 
 pub mod apply;
@@ -12,6 +13,7 @@ pub mod observe;
 pub mod rebalance;
 pub mod resolve;
 pub mod status;
+pub mod waves;
 
 use std::sync::Arc;
 
@@ -55,6 +57,14 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
         rebalance::act(&ctx, &svc, v, &step).await?;
     }
     rebalance::shape(&mut built.children, desired, &step);
+    let ns = svc.namespace().unwrap_or_default();
+    let held = waves::hold(&ctx.caches, &ns, &mut built.children.deployments);
+    if !held.is_empty() {
+        tracing::debug!(
+            ?held,
+            "capacity-provider waves wait for the waves before them"
+        );
+    }
     let applied = apply::apply(&ctx, &owner, built.children).await?;
     let mut seen = observe::observe(&ctx.caches, &svc, &resolved, &built.shape, &applied);
     if let Some(v) = &zones {
