@@ -109,6 +109,37 @@ fn cases() -> Vec<(&'static str, Options)> {
             },
         ),
         ("terraform/show-state.json", Options::default()),
+        (
+            "ecspresso-config",
+            Options {
+                vars: import::parse_env_file(
+                    &std::fs::read_to_string(fixture("ecspresso-config/staging.env")).unwrap(),
+                ),
+                ..Options::default()
+            },
+        ),
+        (
+            "copilot/frontend/manifest.yml",
+            Options {
+                environment: Some("prod".into()),
+                vars: vars(&[("AWS_REGION", "us-west-2"), ("AWS_ACCOUNT_ID", "123456789012")]),
+                ..Options::default()
+            },
+        ),
+        (
+            "copilot/api/manifest.yml",
+            Options {
+                vars: vars(&[
+                    (
+                        "COPILOT_IMAGE_API",
+                        "123456789012.dkr.ecr.us-west-2.amazonaws.com/storefront/api:9c41e07",
+                    ),
+                    ("cfn_export:storefront-prod-OrdersTableName", "storefront-prod-orders"),
+                ]),
+                ..Options::default()
+            },
+        ),
+        ("copilot/worker/manifest.yml", Options::default()),
     ]
 }
 
