@@ -388,14 +388,21 @@ fn image(
         )),
     }
     let p = img.take("port").and_then(|v| port(&v));
+    if p.is_some() {
+        notes.push((img.p("port"), Fate::Converted, "→ portMappings".into()));
+    }
     container_fields(&mut img, c, notes);
     img.rest(notes);
     p
 }
 
-fn port_mapping(container: &str, (n, proto): &(i64, String)) -> Value {
-    json!({"containerPort": n, "protocol": proto,
-        "name": crate::translate::names::dns_label(&format!("{container}-{n}-{proto}"))})
+/// A port mapping, named `tcp-8080` (a Kubernetes port name: at most 15 characters).
+fn port_mapping((n, proto): &(i64, String)) -> Value {
+    json!({"containerPort": n, "protocol": proto, "name": port_name(*n, proto)})
+}
+
+fn port_name(n: i64, proto: &str) -> String {
+    format!("{proto}-{n}")
 }
 
 /// Convert one Copilot manifest; `environment` picks its `environments.<env>` override.
@@ -608,15 +615,25 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
             c.insert("name".into(), json!(sname));
             let img = s.take("image");
             let img_port = image(img, &s.p("image"), &sname, &mut c, &mut notes, &mut doc_notes);
-            let p = s.take("port").and_then(|v| port(&v)).or(img_port);
+            let own = s.take("port").and_then(|v| port(&v));
+            if own.is_some() {
+                notes.push((s.p("port"), Fate::Converted, "→ portMappings".into()));
+            }
+            let p = own.or(img_port);
             if let Some(p) = &p {
-                c.insert("portMappings".into(), json!([port_mapping(&sname, p)]));
+                c.insert("portMappings".into(), json!([port_mapping(p)]));
                 ports.push((sname.clone(), p.clone()));
             }
-            c.insert(
-                "essential".into(),
-                s.take("essential").unwrap_or(json!(true)),
-            );
+            match s.take("essential") {
+                Some(e) => {
+                    notes.push((s.p("essential"), Fate::Converted, "→ essential".into()));
+                    c.insert("essential".into(), e);
+                }
+                None => {
+                    notes.push((s.p("essential"), Fate::FilledIn, "true: Copilot's default".into()));
+                    c.insert("essential".into(), json!(true));
+                }
+            }
             if let Some(Value::Array(mps)) = s.take("mount_points") {
                 let mps: Vec<Value> = mps
                     .iter()
@@ -676,7 +693,7 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
                     if target == name {
                         ports.push((name.clone(), (p, "tcp".into())));
                     } else if let Some(c) = containers.iter_mut().find(|c| c["name"] == target) {
-                        c.insert("portMappings".into(), json!([port_mapping(&target, &(p, "tcp".into()))]));
+                        c.insert("portMappings".into(), json!([port_mapping(&(p, "tcp".into()))]));
                     }
                 }
             }
@@ -866,11 +883,16 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
         match n.take("connect") {
             Some(Value::Bool(false)) | None => {}
             Some(v) => {
-                let alias = v.get("alias").and_then(Value::as_str).unwrap_or(&name).to_string();
+                // The alias defaults to the service's name (manifest reference, network.connect).
+                let alias = v.get("alias").and_then(Value::as_str);
                 let mut sc = json!({"enabled": true});
-                if let Some((_, p)) = &main_port.as_ref().map(|p| (name.clone(), p.clone())) {
-                    sc["services"] = json!([{"portName": crate::translate::names::dns_label(&format!("{name}-{}-{}", p.0, p.1)),
-                        "discoveryName": alias, "clientAliases": [{"port": p.0, "dnsName": alias}]}]);
+                if let Some(p) = &main_port {
+                    let mut client = json!({"port": p.0});
+                    if let Some(a) = alias {
+                        client["dnsName"] = json!(a);
+                    }
+                    sc["services"] = json!([{"portName": port_name(p.0, &p.1),
+                        "discoveryName": alias.unwrap_or(&name), "clientAliases": [client]}]);
                 }
                 notes.push((n.p("connect"), Fate::Converted, "→ serviceConnectConfiguration".into()));
                 svc.insert("serviceConnectConfiguration".into(), sc);
@@ -911,7 +933,7 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
     }
     // Finish the main container.
     if let Some(p) = ports.iter().find(|(c, _)| *c == name).map(|(_, p)| p.clone()) {
-        let mut pm = port_mapping(&name, &p);
+        let mut pm = port_mapping(&p);
         if let Some(proto) = main.shift_remove("_appProtocol") {
             pm["appProtocol"] = proto;
         }
@@ -1054,4 +1076,37 @@ fn count(
         autoscaling.insert("targetTrackingScalingPolicies".into(), Value::Array(policies));
     }
     c.rest(notes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_ports_and_commands() {
+        assert_eq!(seconds(&json!("1m30s")), Some(90));
+        assert_eq!(seconds(&json!("500ms")), Some(1));
+        assert_eq!(seconds(&json!(15)), Some(15));
+        assert_eq!(seconds(&json!("soon")), None);
+        assert_eq!(port(&json!("80/udp")), Some((80, "udp".into())));
+        assert_eq!(port(&json!(8080)), Some((8080, "tcp".into())));
+        assert_eq!(
+            words(&json!("sh -c 'echo hi there' \"\"")),
+            Some(vec![json!("sh"), json!("-c"), json!("echo hi there"), json!("")])
+        );
+    }
+
+    /// Copilot manifest reference, "environments": maps merge, other values replace.
+    #[test]
+    fn environment_overrides_merge_maps_and_replace_the_rest() {
+        let mut base = json!({"count": {"range": "1-4", "cpu_percentage": 70}, "variables": {"A": "1", "B": "2"}, "command": ["a"]});
+        merge(
+            &mut base,
+            json!({"count": 3, "variables": {"B": "3"}, "command": ["b", "c"]}),
+        );
+        assert_eq!(
+            base,
+            json!({"count": 3, "variables": {"A": "1", "B": "3"}, "command": ["b", "c"]})
+        );
+    }
 }

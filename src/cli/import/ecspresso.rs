@@ -287,3 +287,96 @@ pub fn apply(fills: &[Fill], raws: &mut [(String, Raw)], options: &Options) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Fate, Options, import_documents};
+    use super::*;
+
+    fn doc(source: &str, value: Value) -> Document {
+        Document {
+            source: source.into(),
+            value,
+        }
+    }
+
+    fn td() -> Document {
+        doc(
+            "deploy/ecs-task-def.json",
+            json!({"family": "api", "containerDefinitions": [{"name": "api", "image": "api:1", "memory": 256}]}),
+        )
+    }
+
+    fn sd(extra: Value) -> Document {
+        let mut v = json!({"desiredCount": 1, "launchType": "FARGATE"});
+        for (k, x) in extra.as_object().into_iter().flatten() {
+            v[k] = x.clone();
+        }
+        doc("deploy/ecs-service-def.json", v)
+    }
+
+    /// config.go: `DefaultClusterName = "default"` when the configuration names no cluster.
+    #[test]
+    fn no_cluster_is_ecspressos_default_unless_the_command_line_gives_one() {
+        let config = doc(
+            "deploy/ecspresso.yml",
+            json!({"service": "web", "service_definition": "ecs-service-def.json", "task_definition": "ecs-task-def.json"}),
+        );
+        let docs = [config, sd(json!({"serviceName": "old"})), td()];
+        let out = import_documents(&docs, &Options::default());
+        assert!(out.report.is_ok(), "{}", out.report.to_text());
+        assert_eq!(out.resources.len(), 2, "each file imported once");
+        let svc = out.resources.iter().find(|r| r["kind"] == "Service").unwrap();
+        assert_eq!(svc["metadata"]["name"], "web");
+        assert_eq!(svc["spec"]["cluster"], "default");
+        assert_eq!(svc["spec"]["taskDefinition"], "api");
+        let filled = |path: &str| {
+            out.report
+                .of(Fate::FilledIn)
+                .find(|e| e.path == path)
+                .map(|e| e.detail.clone())
+                .unwrap_or_default()
+        };
+        assert!(filled("cluster").contains("ecspresso's default"));
+        assert!(filled("serviceName").contains("replaces 'old'"));
+        let opts = Options {
+            cluster: Some("prod".into()),
+            ..Options::default()
+        };
+        let out = import_documents(&docs, &opts);
+        let svc = out.resources.iter().find(|r| r["kind"] == "Service").unwrap();
+        assert_eq!(svc["spec"]["cluster"], "prod");
+    }
+
+    /// config.go Validate: "task_definition is not defined".
+    #[test]
+    fn a_configuration_without_task_definition_or_a_missing_file_is_refused() {
+        let out = import_documents(
+            &[doc("deploy/ecspresso.yml", json!({"service": "web", "cluster": "c"}))],
+            &Options::default(),
+        );
+        let e = out.report.of(Fate::Refused).next().unwrap();
+        assert_eq!(e.path, "task_definition");
+        assert!(e.detail.contains("task_definition is not defined"), "{}", e.detail);
+        let out = import_documents(
+            &[doc("nowhere/ecspresso.yml", json!({"task_definition": "missing.json", "timeout": "5m", "colour": 1}))],
+            &Options::default(),
+        );
+        let e = out.report.of(Fate::Refused).next().unwrap();
+        assert!(e.detail.contains("relative to this file"), "{}", e.detail);
+        assert!(out.report.of(Fate::Stripped).any(|e| e.path == "colour"));
+    }
+
+    /// README "Template syntax": the configuration is a template too.
+    #[test]
+    fn placeholders_in_the_configuration_are_in_the_one_placeholder_error() {
+        let config = doc(
+            "deploy/ecspresso.yml",
+            json!({"cluster": "{{ must_env `CLUSTER` }}", "service_definition": "ecs-service-def.json", "task_definition": "ecs-task-def.json"}),
+        );
+        let out = import_documents(&[config, sd(json!({})), td()], &Options::default());
+        let refused: Vec<_> = out.report.of(Fate::Refused).collect();
+        assert_eq!(refused.len(), 1);
+        assert!(refused[0].detail.contains("deploy/ecspresso.yml: cluster: {{ must_env `CLUSTER` }}"));
+    }
+}

@@ -488,6 +488,50 @@ mod tests {
         );
     }
 
+    /// ecspresso README, "Template syntax" and "Plugins" (https://github.com/kayac/ecspresso).
+    #[test]
+    fn ecspresso_template_functions_pipelines_and_lookups() {
+        let vars = vars(&[
+            ("SERVICE", "api"),
+            ("J", "{\"a\": 1}"),
+            ("tfstate:aws_subnet.ecs['api'].id", "subnet-1"),
+            ("first_tfstate:aws_s3_bucket.main.arn", "arn:aws:s3:::b"),
+            ("ssm:/list", "a,b,c"),
+            ("cfn_output:Stack:Key", "out"),
+        ]);
+        let mut v = json!({
+            "a": "{{ tfstatef `aws_subnet.ecs['%s'].id` (must_env `SERVICE`) }}",
+            "b": "{{ must_env `J` | json_escape }}",
+            "c": "{{ ssm `/list` 2 }}",
+            "d": "{{ first_tfstate `aws_s3_bucket.main.arn` }}",
+            "e": "{{ cfn_output `Stack` `Key` }}",
+            "f": "{{ env \"NOPE\" \"dflt\" }}",
+            "g": "{{ secretsmanager_arn `db` }}",
+            "h": "{{ if .X }}y{{ end }}",
+        });
+        let left = substitute(&mut v, &vars, "");
+        assert_eq!(
+            (&v["a"], &v["b"], &v["c"], &v["d"], &v["e"], &v["f"]),
+            (
+                &json!("subnet-1"),
+                &json!("{\"a\": 1}"),
+                &json!("c"),
+                &json!("arn:aws:s3:::b"),
+                &json!("out"),
+                &json!("dflt")
+            )
+        );
+        let keys: Vec<_> = left.iter().map(|l| (l.path.as_str(), l.key.as_deref())).collect();
+        assert_eq!(
+            keys,
+            [
+                ("g", Some("secretsmanager_arn:db")),
+                ("h", None),
+                ("h", None)
+            ]
+        );
+    }
+
     #[test]
     fn bare_placeholders_are_quoted_so_templates_parse() {
         let t = quote_bare("{\"cpu\": {{ must_env `CPU` }}, \"s\": \"{{ x }}\", \"n\": ${N}}");
