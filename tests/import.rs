@@ -122,7 +122,10 @@ fn cases() -> Vec<(&'static str, Options)> {
             "copilot/frontend/manifest.yml",
             Options {
                 environment: Some("prod".into()),
-                vars: vars(&[("AWS_REGION", "us-west-2"), ("AWS_ACCOUNT_ID", "123456789012")]),
+                vars: vars(&[
+                    ("AWS_REGION", "us-west-2"),
+                    ("AWS_ACCOUNT_ID", "123456789012"),
+                ]),
                 ..Options::default()
             },
         ),
@@ -134,7 +137,10 @@ fn cases() -> Vec<(&'static str, Options)> {
                         "COPILOT_IMAGE_API",
                         "123456789012.dkr.ecr.us-west-2.amazonaws.com/storefront/api:9c41e07",
                     ),
-                    ("cfn_export:storefront-prod-OrdersTableName", "storefront-prod-orders"),
+                    (
+                        "cfn_export:storefront-prod-OrdersTableName",
+                        "storefront-prod-orders",
+                    ),
                 ]),
                 ..Options::default()
             },
@@ -772,7 +778,10 @@ fn the_import_command_prints_resources_and_the_report() {
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("converted environments.staging"), "{stderr}");
+    assert!(
+        stderr.contains("converted environments.staging"),
+        "{stderr}"
+    );
 }
 
 fn case(rel: &str) -> Options {
@@ -824,7 +833,11 @@ fn ecspresso_config_imports_the_files_it_names_and_fills_in_what_ecspresso_does(
             assert!(e.source.ends_with("ecs-service-def.yml"));
         }
         for path in ["region", "timeout", "plugins"] {
-            assert!(entry(&out, Fate::Stripped, path).source.ends_with("ecspresso.yml"));
+            assert!(
+                entry(&out, Fate::Stripped, path)
+                    .source
+                    .ends_with("ecspresso.yml")
+            );
         }
         // Plugin lookups and pipelines (README "Template syntax", "Plugins").
         let c = &kind(&out, "TaskDefinition")["spec"]["containerDefinitions"][0];
@@ -889,9 +902,15 @@ fn ecspresso_jsonnet_is_refused_with_how_to_render_it() {
 /// reference, https://aws.github.io/copilot-cli/docs/manifest/lb-web-service/).
 #[test]
 fn copilot_load_balanced_web_service_with_an_environment_override() {
-    let out = import_ok("copilot/frontend/manifest.yml", &case("copilot/frontend/manifest.yml"));
+    let out = import_ok(
+        "copilot/frontend/manifest.yml",
+        &case("copilot/frontend/manifest.yml"),
+    );
     let td = &kind(&out, "TaskDefinition")["spec"];
-    assert_eq!((td["cpu"].as_str(), td["memory"].as_str()), (Some("512"), Some("1024")));
+    assert_eq!(
+        (td["cpu"].as_str(), td["memory"].as_str()),
+        (Some("512"), Some("1024"))
+    );
     assert_eq!(td["runtimePlatform"]["cpuArchitecture"], "ARM64");
     assert_eq!(td["ephemeralStorage"]["sizeInGiB"], 30);
     let main = &td["containerDefinitions"][0];
@@ -922,7 +941,10 @@ fn copilot_load_balanced_web_service_with_an_environment_override() {
     let svc = &kind(&out, "Service")["spec"];
     assert_eq!(svc["desiredCount"], 4);
     assert_eq!(
-        (svc["autoscaling"]["minCapacity"].as_i64(), svc["autoscaling"]["maxCapacity"].as_i64()),
+        (
+            svc["autoscaling"]["minCapacity"].as_i64(),
+            svc["autoscaling"]["maxCapacity"].as_i64()
+        ),
         (Some(4), Some(16))
     );
     let p = &svc["autoscaling"]["targetTrackingScalingPolicies"];
@@ -930,7 +952,13 @@ fn copilot_load_balanced_web_service_with_an_environment_override() {
         p[0]["predefinedMetricSpecification"]["predefinedMetricType"],
         "ECSServiceAverageCPUUtilization"
     );
-    assert_eq!((p[0]["scaleInCooldown"].as_i64(), p[0]["scaleOutCooldown"].as_i64()), (Some(120), Some(30)));
+    assert_eq!(
+        (
+            p[0]["scaleInCooldown"].as_i64(),
+            p[0]["scaleOutCooldown"].as_i64()
+        ),
+        (Some(120), Some(30))
+    );
     assert_eq!(p[1]["scaleInCooldown"], 300, "its own cooldown wins");
     assert_eq!(svc["loadBalancers"][0]["containerPort"], 8080);
     assert_eq!(svc["healthCheckGracePeriodSeconds"], 90);
@@ -965,14 +993,22 @@ fn copilot_load_balanced_web_service_with_an_environment_override() {
             ..Options::default()
         },
     );
-    assert!(entry(&out, Fate::Warned, "environments").detail.contains("--environment"));
-    assert_eq!(kind(&out, "Service")["spec"]["autoscaling"]["maxCapacity"], 8);
+    assert!(
+        entry(&out, Fate::Warned, "environments")
+            .detail
+            .contains("--environment")
+    );
+    assert_eq!(
+        kind(&out, "Service")["spec"]["autoscaling"]["maxCapacity"],
+        8
+    );
 }
 
 /// Item 13: image.build cannot be built by import: a placeholder that --set gives.
 #[test]
 fn copilot_backend_service_built_image_takes_set() {
-    let out = import::import_path(&fixture("copilot/api/manifest.yml"), &Options::default()).unwrap();
+    let out =
+        import::import_path(&fixture("copilot/api/manifest.yml"), &Options::default()).unwrap();
     assert!(out.resources.is_empty());
     assert!(
         entry(&out, Fate::Warned, "image.build")
@@ -981,10 +1017,19 @@ fn copilot_backend_service_built_image_takes_set() {
     );
     let msg = &out.report.of(Fate::Refused).next().unwrap().detail;
     assert!(msg.contains("${COPILOT_IMAGE_API}"), "{msg}");
-    let out = import_ok("copilot/api/manifest.yml", &case("copilot/api/manifest.yml"));
+    let out = import_ok(
+        "copilot/api/manifest.yml",
+        &case("copilot/api/manifest.yml"),
+    );
     let svc = &kind(&out, "Service")["spec"];
-    assert_eq!(svc["serviceConnectConfiguration"]["services"][0]["portName"], "tcp-8080");
-    assert!(svc.get("loadBalancers").is_none(), "a Backend Service without http");
+    assert_eq!(
+        svc["serviceConnectConfiguration"]["services"][0]["portName"],
+        "tcp-8080"
+    );
+    assert!(
+        svc.get("loadBalancers").is_none(),
+        "a Backend Service without http"
+    );
     let c = &kind(&out, "TaskDefinition")["spec"]["containerDefinitions"][0];
     assert_eq!(c["environment"][0]["value"], "storefront-prod-orders");
     assert_eq!(c["healthCheck"]["interval"], 10, "Copilot's default");
@@ -996,7 +1041,10 @@ fn copilot_worker_service() {
     let out = import_ok("copilot/worker/manifest.yml", &Options::default());
     let svc = &kind(&out, "Service")["spec"];
     assert_eq!(svc["desiredCount"], 3);
-    assert_eq!(svc["capacityProviderStrategy"][0]["capacityProvider"], "FARGATE_SPOT");
+    assert_eq!(
+        svc["capacityProviderStrategy"][0]["capacityProvider"],
+        "FARGATE_SPOT"
+    );
     assert!(svc.get("launchType").is_none());
     assert_eq!(svc["deploymentConfiguration"]["minimumHealthyPercent"], 0);
     for path in ["subscribe", "taskdef_overrides"] {
@@ -1013,19 +1061,36 @@ fn copilot_unknown_fields_are_reported_and_bad_values_refused() {
         let text = format!(
             "name: web\ntype: Backend Service\nimage:\n  location: web:1\n  port: 80\n  colour: blue\nsurprise: 1\n{extra}"
         );
-        let docs = ecs_operator::cli::import::source::parse(&text, "copilot/web/manifest.yml").unwrap();
+        let docs =
+            ecs_operator::cli::import::source::parse(&text, "copilot/web/manifest.yml").unwrap();
         import::import_documents(&docs, &Options::default())
     };
     let out = manifest("");
     assert!(out.report.is_ok(), "{}", out.report.to_text());
     for path in ["image.colour", "surprise"] {
-        assert!(entry(&out, Fate::Stripped, path).detail.contains("copilot-cli/docs/manifest"));
+        assert!(
+            entry(&out, Fate::Stripped, path)
+                .detail
+                .contains("copilot-cli/docs/manifest")
+        );
     }
     for (extra, path, says) in [
-        ("count:\n  range: 10-2\n  cpu_percentage: 50\n", "count.range", "MIN-MAX"),
-        ("count:\n  cpu_percentage: 50\n", "count.range", "is required"),
+        (
+            "count:\n  range: 10-2\n  cpu_percentage: 50\n",
+            "count.range",
+            "MIN-MAX",
+        ),
+        (
+            "count:\n  cpu_percentage: 50\n",
+            "count.range",
+            "is required",
+        ),
         ("platform: linux/sparc\n", "platform", "linux/arm64"),
-        ("storage:\n  volumes:\n    v:\n      efs: true\n", "storage.volumes.v.path", "is required"),
+        (
+            "storage:\n  volumes:\n    v:\n      efs: true\n",
+            "storage.volumes.v.path",
+            "is required",
+        ),
     ] {
         let out = manifest(extra);
         let e = out
@@ -1035,10 +1100,14 @@ fn copilot_unknown_fields_are_reported_and_bad_values_refused() {
             .unwrap_or_else(|| panic!("{extra}: {}", out.report.to_text()));
         assert!(e.detail.contains(says), "{}", e.detail);
     }
-    let docs = ecs_operator::cli::import::source::parse("name: nightly\ntype: Scheduled Job\n", "m.yml").unwrap();
+    let docs =
+        ecs_operator::cli::import::source::parse("name: nightly\ntype: Scheduled Job\n", "m.yml")
+            .unwrap();
     let out = import::import_documents(&docs, &Options::default());
     assert!(
-        out.report.of(Fate::Refused).any(|e| e.detail.contains("Scheduled Job")),
+        out.report
+            .of(Fate::Refused)
+            .any(|e| e.detail.contains("Scheduled Job")),
         "{}",
         out.report.to_text()
     );

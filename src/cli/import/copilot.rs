@@ -314,7 +314,11 @@ fn container_fields(s: &mut Section, c: &mut Map<String, Value>, notes: &mut Not
             ("start_period", "startPeriod", 0),
         ] {
             let v = match h.take(k) {
-                Some(v) => match if k == "retries" { v.as_i64() } else { seconds(&v) } {
+                Some(v) => match if k == "retries" {
+                    v.as_i64()
+                } else {
+                    seconds(&v)
+                } {
                     Some(n) => n,
                     None => {
                         notes.push((
@@ -369,8 +373,7 @@ fn image(
         (Some(_), Some(_)) => doc_notes.push((
             img.p("build"),
             Fate::Refused,
-            "build and location are mutually exclusive (Copilot manifest reference, image)"
-                .into(),
+            "build and location are mutually exclusive (Copilot manifest reference, image)".into(),
         )),
         (Some(loc), None) => {
             notes.push((img.p("location"), Fate::Converted, "→ image".into()));
@@ -477,7 +480,12 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
             );
         }
     };
-    notes.push(("name".into(), Fate::Converted, "→ the task definition's family, the main container's name and the service's serviceName".into()));
+    notes.push((
+        "name".into(),
+        Fate::Converted,
+        "→ the task definition's family, the main container's name and the service's serviceName"
+            .into(),
+    ));
     notes.push((
         "type".into(),
         Fate::Converted,
@@ -510,7 +518,13 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
         match root.take(k) {
             Some(v) if v.as_i64().is_some() || v.is_string() => {
                 notes.push((k.into(), Fate::Converted, format!("→ the task's {k}")));
-                td.insert(k.into(), json!(v.as_i64().map_or_else(|| v.as_str().unwrap_or_default().to_string(), |n| n.to_string())));
+                td.insert(
+                    k.into(),
+                    json!(v.as_i64().map_or_else(
+                        || v.as_str().unwrap_or_default().to_string(),
+                        |n| n.to_string()
+                    )),
+                );
             }
             Some(_) => doc_notes.push((k.into(), Fate::Refused, "expected a number".into())),
             None => {
@@ -598,7 +612,11 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
         svc.insert("launchType".into(), json!("FARGATE"));
     }
     if let Some(v) = root.take("exec") {
-        notes.push(("exec".into(), Fate::Converted, "→ enableExecuteCommand".into()));
+        notes.push((
+            "exec".into(),
+            Fate::Converted,
+            "→ enableExecuteCommand".into(),
+        ));
         svc.insert("enableExecuteCommand".into(), v);
     }
     // Sidecars (manifest reference, "sidecars").
@@ -614,7 +632,14 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
             let mut c = Map::new();
             c.insert("name".into(), json!(sname));
             let img = s.take("image");
-            let img_port = image(img, &s.p("image"), &sname, &mut c, &mut notes, &mut doc_notes);
+            let img_port = image(
+                img,
+                &s.p("image"),
+                &sname,
+                &mut c,
+                &mut notes,
+                &mut doc_notes,
+            );
             let own = s.take("port").and_then(|v| port(&v));
             if own.is_some() {
                 notes.push((s.p("port"), Fate::Converted, "→ portMappings".into()));
@@ -630,7 +655,11 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
                     c.insert("essential".into(), e);
                 }
                 None => {
-                    notes.push((s.p("essential"), Fate::FilledIn, "true: Copilot's default".into()));
+                    notes.push((
+                        s.p("essential"),
+                        Fate::FilledIn,
+                        "true: Copilot's default".into(),
+                    ));
                     c.insert("essential".into(), json!(true));
                 }
             }
@@ -642,11 +671,19 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
                             "readOnly": m.get("read_only").cloned().unwrap_or(json!(true))})
                     })
                     .collect();
-                notes.push((s.p("mount_points"), Fate::Converted, "→ mountPoints (read_only defaults to true)".into()));
+                notes.push((
+                    s.p("mount_points"),
+                    Fate::Converted,
+                    "→ mountPoints (read_only defaults to true)".into(),
+                ));
                 c.insert("mountPoints".into(), Value::Array(mps));
             }
             container_fields(&mut s, &mut c, &mut notes);
-            notes.push((path.clone(), Fate::Converted, format!("→ container '{sname}'")));
+            notes.push((
+                path.clone(),
+                Fate::Converted,
+                format!("→ container '{sname}'"),
+            ));
             s.rest(&mut notes);
             containers.push(c);
         }
@@ -654,10 +691,7 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
     // Load balancing: http (an ALB) or nlb, by type (manifest reference, "http", "nlb").
     let mut lbs = Vec::new();
     let port_of = |ports: &[(String, (i64, String))], container: &str| {
-        ports
-            .iter()
-            .find(|(c, _)| c == container)
-            .map(|(_, p)| p.0)
+        ports.iter().find(|(c, _)| c == container).map(|(_, p)| p.0)
     };
     let http = root.take("http");
     let http_on = match (&http, ty.as_str()) {
@@ -744,11 +778,27 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
             _ => {}
         }
         if grace_given.is_none() {
-            notes.push(("http.healthcheck.grace_period".into(), Fate::FilledIn, "60 s: Copilot's default → healthCheckGracePeriodSeconds".into()));
+            notes.push((
+                "http.healthcheck.grace_period".into(),
+                Fate::FilledIn,
+                "60 s: Copilot's default → healthCheckGracePeriodSeconds".into(),
+            ));
         }
-        svc.insert("healthCheckGracePeriodSeconds".into(), json!(grace_given.unwrap_or(60)));
+        svc.insert(
+            "healthCheckGracePeriodSeconds".into(),
+            json!(grace_given.unwrap_or(60)),
+        );
         h.note("path", Fate::Warned, "the ALB listener rule's path: no Ingress or HTTPRoute is generated; route it to the Service with one (spec.kubernetes.httpRoute names an HTTPRoute for weighted deployments)", &mut notes);
-        for k in ["alias", "hosted_zone", "redirect_to_https", "stickiness", "allowed_source_ips", "deregistration_delay", "additional_rules", "alb"] {
+        for k in [
+            "alias",
+            "hosted_zone",
+            "redirect_to_https",
+            "stickiness",
+            "allowed_source_ips",
+            "deregistration_delay",
+            "additional_rules",
+            "alb",
+        ] {
             h.note(k, Fate::Warned, "an ALB feature: no Kubernetes form here (configure it on the Ingress or Gateway that routes to the Service)", &mut notes);
         }
         h.rest(&mut notes);
@@ -771,10 +821,27 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
                 lbs.push(json!({"containerName": target, "containerPort": p}));
                 notes.push(("nlb".into(), Fate::Converted, format!("the Network Load Balancer → spec.loadBalancers: a Kubernetes Service on {target}:{p} (set spec.kubernetes.serviceType LoadBalancer for an external one)")));
             }
-            None => doc_notes.push(("nlb.port".into(), Fate::Refused, "is required: the listener port, such as 80/tcp".into())),
+            None => doc_notes.push((
+                "nlb.port".into(),
+                Fate::Refused,
+                "is required: the listener port, such as 80/tcp".into(),
+            )),
         }
-        for k in ["alias", "hosted_zone", "additional_listeners", "healthcheck", "ssl_policy", "stickiness", "deregistration_delay"] {
-            n.note(k, Fate::Warned, "an NLB feature: no Kubernetes form here", &mut notes);
+        for k in [
+            "alias",
+            "hosted_zone",
+            "additional_listeners",
+            "healthcheck",
+            "ssl_policy",
+            "stickiness",
+            "deregistration_delay",
+        ] {
+            n.note(
+                k,
+                Fate::Warned,
+                "an NLB feature: no Kubernetes form here",
+                &mut notes,
+            );
         }
         n.rest(&mut notes);
     }
@@ -786,11 +853,19 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
     if let Some(v) = root.take("storage") {
         let mut st = Section::new(v, "storage");
         if let Some(e) = st.take("ephemeral") {
-            notes.push((st.p("ephemeral"), Fate::Converted, "→ ephemeralStorage.sizeInGiB".into()));
+            notes.push((
+                st.p("ephemeral"),
+                Fate::Converted,
+                "→ ephemeralStorage.sizeInGiB".into(),
+            ));
             td.insert("ephemeralStorage".into(), json!({"sizeInGiB": e}));
         }
         if let Some(r) = st.take("readonly_fs") {
-            notes.push((st.p("readonly_fs"), Fate::Converted, "→ the main container's readonlyRootFilesystem".into()));
+            notes.push((
+                st.p("readonly_fs"),
+                Fate::Converted,
+                "→ the main container's readonlyRootFilesystem".into(),
+            ));
             main.insert("readonlyRootFilesystem".into(), r);
         }
         if let Some(Value::Object(vols)) = st.take("volumes") {
@@ -801,7 +876,11 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
                     mounts.push(json!({"sourceVolume": vname, "containerPath": path,
                         "readOnly": vs.take("read_only").unwrap_or(json!(true))}));
                 } else {
-                    doc_notes.push((vs.p("path"), Fate::Refused, "is required: where the main container mounts the volume".into()));
+                    doc_notes.push((
+                        vs.p("path"),
+                        Fate::Refused,
+                        "is required: where the main container mounts the volume".into(),
+                    ));
                 }
                 match vs.take("efs") {
                     Some(Value::Object(efs)) if efs.contains_key("id") => {
@@ -844,40 +923,93 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
             let mut aws = Map::new();
             match vpc.take("placement") {
                 Some(Value::String(p)) if p == "public" || p == "private" => {
-                    notes.push((vpc.p("placement"), Fate::Converted, "→ networkConfiguration.awsvpcConfiguration.assignPublicIp".into()));
-                    aws.insert("assignPublicIp".into(), json!(if p == "public" { "ENABLED" } else { "DISABLED" }));
+                    notes.push((
+                        vpc.p("placement"),
+                        Fate::Converted,
+                        "→ networkConfiguration.awsvpcConfiguration.assignPublicIp".into(),
+                    ));
+                    aws.insert(
+                        "assignPublicIp".into(),
+                        json!(if p == "public" { "ENABLED" } else { "DISABLED" }),
+                    );
                 }
-                Some(Value::Object(m)) => {
-                    match m.get("subnets") {
-                        Some(Value::Array(s)) => {
-                            notes.push((vpc.p("placement.subnets"), Fate::Converted, "→ networkConfiguration.awsvpcConfiguration.subnets".into()));
-                            aws.insert("subnets".into(), Value::Array(s.clone()));
-                        }
-                        _ => notes.push((vpc.p("placement.subnets"), Fate::Warned, "subnets chosen by tags at deploy time: not imported".into())),
+                Some(Value::Object(m)) => match m.get("subnets") {
+                    Some(Value::Array(s)) => {
+                        notes.push((
+                            vpc.p("placement.subnets"),
+                            Fate::Converted,
+                            "→ networkConfiguration.awsvpcConfiguration.subnets".into(),
+                        ));
+                        aws.insert("subnets".into(), Value::Array(s.clone()));
                     }
-                }
-                Some(_) => doc_notes.push((vpc.p("placement"), Fate::Refused, "must be 'public', 'private' or {subnets: [...]}".into())),
+                    _ => notes.push((
+                        vpc.p("placement.subnets"),
+                        Fate::Warned,
+                        "subnets chosen by tags at deploy time: not imported".into(),
+                    )),
+                },
+                Some(_) => doc_notes.push((
+                    vpc.p("placement"),
+                    Fate::Refused,
+                    "must be 'public', 'private' or {subnets: [...]}".into(),
+                )),
                 None => {}
             }
             match vpc.take("security_groups") {
                 Some(Value::Array(g)) => {
-                    notes.push((vpc.p("security_groups"), Fate::Converted, "→ networkConfiguration.awsvpcConfiguration.securityGroups".into()));
-                    aws.insert("securityGroups".into(), Value::Array(g.iter().map(|x| match x.get("from_cfn") { Some(n) => cfn_export(n), None => x.clone() }).collect()));
+                    notes.push((
+                        vpc.p("security_groups"),
+                        Fate::Converted,
+                        "→ networkConfiguration.awsvpcConfiguration.securityGroups".into(),
+                    ));
+                    aws.insert(
+                        "securityGroups".into(),
+                        Value::Array(
+                            g.iter()
+                                .map(|x| match x.get("from_cfn") {
+                                    Some(n) => cfn_export(n),
+                                    None => x.clone(),
+                                })
+                                .collect(),
+                        ),
+                    );
                 }
                 Some(v @ Value::Object(_)) => {
                     let mut sg = Section::new(v, &vpc.p("security_groups"));
                     if let Some(Value::Array(g)) = sg.take("groups") {
-                        notes.push((sg.p("groups"), Fate::Converted, "→ networkConfiguration.awsvpcConfiguration.securityGroups".into()));
-                        aws.insert("securityGroups".into(), Value::Array(g.iter().map(|x| match x.get("from_cfn") { Some(n) => cfn_export(n), None => x.clone() }).collect()));
+                        notes.push((
+                            sg.p("groups"),
+                            Fate::Converted,
+                            "→ networkConfiguration.awsvpcConfiguration.securityGroups".into(),
+                        ));
+                        aws.insert(
+                            "securityGroups".into(),
+                            Value::Array(
+                                g.iter()
+                                    .map(|x| match x.get("from_cfn") {
+                                        Some(n) => cfn_export(n),
+                                        None => x.clone(),
+                                    })
+                                    .collect(),
+                            ),
+                        );
                     }
-                    sg.note("deny_default", Fate::Warned, "Copilot's environment security group: none here", &mut notes);
+                    sg.note(
+                        "deny_default",
+                        Fate::Warned,
+                        "Copilot's environment security group: none here",
+                        &mut notes,
+                    );
                     sg.rest(&mut notes);
                 }
                 _ => {}
             }
             vpc.rest(&mut notes);
             if !aws.is_empty() {
-                svc.insert("networkConfiguration".into(), json!({"awsvpcConfiguration": aws}));
+                svc.insert(
+                    "networkConfiguration".into(),
+                    json!({"awsvpcConfiguration": aws}),
+                );
             }
         }
         match n.take("connect") {
@@ -894,15 +1026,26 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
                     sc["services"] = json!([{"portName": port_name(p.0, &p.1),
                         "discoveryName": alias.unwrap_or(&name), "clientAliases": [client]}]);
                 }
-                notes.push((n.p("connect"), Fate::Converted, "→ serviceConnectConfiguration".into()));
+                notes.push((
+                    n.p("connect"),
+                    Fate::Converted,
+                    "→ serviceConnectConfiguration".into(),
+                ));
                 svc.insert("serviceConnectConfiguration".into(), sc);
             }
         }
         n.rest(&mut notes);
     }
     if !svc.contains_key("networkConfiguration") {
-        notes.push(("network.vpc.placement".into(), Fate::FilledIn, "public: Copilot's default → assignPublicIp ENABLED".into()));
-        svc.insert("networkConfiguration".into(), json!({"awsvpcConfiguration": {"assignPublicIp": "ENABLED"}}));
+        notes.push((
+            "network.vpc.placement".into(),
+            Fate::FilledIn,
+            "public: Copilot's default → assignPublicIp ENABLED".into(),
+        ));
+        svc.insert(
+            "networkConfiguration".into(),
+            json!({"awsvpcConfiguration": {"assignPublicIp": "ENABLED"}}),
+        );
     }
     // Deployment (manifest reference, "deployment").
     if let Some(v) = root.take("deployment") {
@@ -910,29 +1053,52 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
         match d.take("rolling").as_ref().and_then(Value::as_str) {
             Some("recreate") => {
                 notes.push((d.p("rolling"), Fate::Converted, "recreate → deploymentConfiguration minimumHealthyPercent 0, maximumPercent 100".into()));
-                svc.insert("deploymentConfiguration".into(), json!({"minimumHealthyPercent": 0, "maximumPercent": 100}));
+                svc.insert(
+                    "deploymentConfiguration".into(),
+                    json!({"minimumHealthyPercent": 0, "maximumPercent": 100}),
+                );
             }
             Some("default") => {
                 notes.push((d.p("rolling"), Fate::Converted, "default → deploymentConfiguration minimumHealthyPercent 100, maximumPercent 200".into()));
-                svc.insert("deploymentConfiguration".into(), json!({"minimumHealthyPercent": 100, "maximumPercent": 200}));
+                svc.insert(
+                    "deploymentConfiguration".into(),
+                    json!({"minimumHealthyPercent": 100, "maximumPercent": 200}),
+                );
             }
-            Some(_) => doc_notes.push((d.p("rolling"), Fate::Refused, "must be 'default' or 'recreate'".into())),
+            Some(_) => doc_notes.push((
+                d.p("rolling"),
+                Fate::Refused,
+                "must be 'default' or 'recreate'".into(),
+            )),
             None => {}
         }
         d.note("rollback_alarms", Fate::Warned, "CloudWatch alarms: no Kubernetes form here (the circuit breaker, deploymentConfiguration.deploymentCircuitBreaker, is the operator's rollback)", &mut notes);
         d.rest(&mut notes);
     }
     for (k, why) in [
-        ("logging", "the FireLens log router sidecar Copilot adds: not imported (the awslogs driver of the containers, if any, is kept)"),
+        (
+            "logging",
+            "the FireLens log router sidecar Copilot adds: not imported (the awslogs driver of the containers, if any, is kept)",
+        ),
         ("observability", "X-Ray tracing sidecar: not imported"),
         ("publish", "SNS topics Copilot creates: not imported"),
-        ("subscribe", "the SQS queue and SNS subscriptions Copilot creates: not imported (the worker's code still reads its queue URL from COPILOT_QUEUE_URI: give it under variables)"),
-        ("taskdef_overrides", "CloudFormation patches of Copilot's template: not applied; edit the imported TaskDefinition instead"),
+        (
+            "subscribe",
+            "the SQS queue and SNS subscriptions Copilot creates: not imported (the worker's code still reads its queue URL from COPILOT_QUEUE_URI: give it under variables)",
+        ),
+        (
+            "taskdef_overrides",
+            "CloudFormation patches of Copilot's template: not applied; edit the imported TaskDefinition instead",
+        ),
     ] {
         root.note(k, Fate::Warned, why, &mut notes);
     }
     // Finish the main container.
-    if let Some(p) = ports.iter().find(|(c, _)| *c == name).map(|(_, p)| p.clone()) {
+    if let Some(p) = ports
+        .iter()
+        .find(|(c, _)| *c == name)
+        .map(|(_, p)| p.clone())
+    {
         let mut pm = port_mapping(&p);
         if let Some(proto) = main.shift_remove("_appProtocol") {
             pm["appProtocol"] = proto;
@@ -956,9 +1122,29 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
     let mut td_raw = Raw::new(Kind::TaskDefinition, Some(name.clone()), td, "", &[]);
     let mut svc_raw = Raw::new(Kind::Service, Some(name.clone()), svc, "", &[]);
     for n in notes {
-        let task_side = ["image", "sidecars", "cpu", "memory", "platform", "storage", "variables", "secrets", "command", "entrypoint", "name", "env_file", "labels", "credentials", "healthcheck", "depends_on", "logging", "observability", "taskdef_overrides"]
-            .iter()
-            .any(|p| n.0 == *p || n.0.starts_with(&format!("{p}.")));
+        let task_side = [
+            "image",
+            "sidecars",
+            "cpu",
+            "memory",
+            "platform",
+            "storage",
+            "variables",
+            "secrets",
+            "command",
+            "entrypoint",
+            "name",
+            "env_file",
+            "labels",
+            "credentials",
+            "healthcheck",
+            "depends_on",
+            "logging",
+            "observability",
+            "taskdef_overrides",
+        ]
+        .iter()
+        .any(|p| n.0 == *p || n.0.starts_with(&format!("{p}.")));
         if task_side {
             td_raw.notes.push(n);
         } else {
@@ -1004,30 +1190,55 @@ fn count(
     let default_cd = c.take("cooldown");
     let (din, dout) = cooldown(default_cd.as_ref());
     if default_cd.is_some() {
-        notes.push(("count.cooldown".into(), Fate::Converted, "in / out → each policy's scaleInCooldown / scaleOutCooldown (seconds)".into()));
+        notes.push((
+            "count.cooldown".into(),
+            Fate::Converted,
+            "in / out → each policy's scaleInCooldown / scaleOutCooldown (seconds)".into(),
+        ));
     }
     let mut policies = Vec::new();
     for (k, metric, label) in [
-        ("cpu_percentage", Some("ECSServiceAverageCPUUtilization"), "cpu"),
-        ("memory_percentage", Some("ECSServiceAverageMemoryUtilization"), "memory"),
+        (
+            "cpu_percentage",
+            Some("ECSServiceAverageCPUUtilization"),
+            "cpu",
+        ),
+        (
+            "memory_percentage",
+            Some("ECSServiceAverageMemoryUtilization"),
+            "memory",
+        ),
         ("requests", Some("ALBRequestCountPerTarget"), "requests"),
         ("response_time", None, "response-time"),
     ] {
         let Some(v) = c.take(k) else { continue };
         let (value, (cin, cout)) = match &v {
-            Value::Object(m) => (m.get("value").cloned().unwrap_or(Value::Null), cooldown(m.get("cooldown"))),
+            Value::Object(m) => (
+                m.get("value").cloned().unwrap_or(Value::Null),
+                cooldown(m.get("cooldown")),
+            ),
             other => (other.clone(), (None, None)),
         };
-        let target = if metric.is_none() { seconds(&value).map(|s| s as f64) } else { value.as_f64() };
+        let target = if metric.is_none() {
+            seconds(&value).map(|s| s as f64)
+        } else {
+            value.as_f64()
+        };
         let Some(target) = target.filter(|t| *t > 0.0) else {
-            doc_notes.push((format!("count.{k}"), Fate::Refused, "expected a positive value (or {value, cooldown})".into()));
+            doc_notes.push((
+                format!("count.{k}"),
+                Fate::Refused,
+                "expected a positive value (or {value, cooldown})".into(),
+            ));
             continue;
         };
         let mut p = json!({"policyName": format!("{name}-{label}"), "targetValue": target});
         match metric {
             Some(m) => p["predefinedMetricSpecification"] = json!({"predefinedMetricType": m}),
             // Copilot scales on the ALB's TargetResponseTime (seconds).
-            None => p["customizedMetricSpecification"] = json!({"metricName": "TargetResponseTime", "namespace": "AWS/ApplicationELB", "statistic": "Average", "unit": "Seconds"}),
+            None => {
+                p["customizedMetricSpecification"] = json!({"metricName": "TargetResponseTime", "namespace": "AWS/ApplicationELB", "statistic": "Average", "unit": "Seconds"})
+            }
         }
         if let Some(s) = cin.or(din) {
             p["scaleInCooldown"] = json!(s);
@@ -1035,10 +1246,19 @@ fn count(
         if let Some(s) = cout.or(dout) {
             p["scaleOutCooldown"] = json!(s);
         }
-        notes.push((format!("count.{k}"), Fate::Converted, "→ a spec.autoscaling target-tracking policy".into()));
+        notes.push((
+            format!("count.{k}"),
+            Fate::Converted,
+            "→ a spec.autoscaling target-tracking policy".into(),
+        ));
         policies.push(p);
     }
-    c.note("queue_delay", Fate::Warned, "scaling on the SQS queue's backlog: no Kubernetes form here, not imported", notes);
+    c.note(
+        "queue_delay",
+        Fate::Warned,
+        "scaling on the SQS queue's backlog: no Kubernetes form here, not imported",
+        notes,
+    );
     match c.take("range") {
         Some(r) => {
             let (min, max, spot_from) = match &r {
@@ -1060,9 +1280,9 @@ fn count(
                     autoscaling.insert("maxCapacity".into(), json!(max));
                     svc.insert("desiredCount".into(), json!(min));
                     if let Some(from) = spot_from {
-                        notes.push(("count.range.spot_from".into(), Fate::Converted, format!("→ capacityProviderStrategy: the first {} task(s) on FARGATE, the rest on FARGATE_SPOT", (from - 1).max(0))));
+                        notes.push(("count.range.spot_from".into(), Fate::Converted, format!("→ capacityProviderStrategy: the first {} task(s) on FARGATE, the rest on FARGATE_SPOT", from.saturating_sub(1).max(0))));
                         svc.insert("capacityProviderStrategy".into(), json!([
-                            {"capacityProvider": "FARGATE", "base": (from - 1).max(0), "weight": 0},
+                            {"capacityProvider": "FARGATE", "base": from.saturating_sub(1).max(0), "weight": 0},
                             {"capacityProvider": "FARGATE_SPOT", "weight": 1}]));
                     }
                 }
@@ -1073,7 +1293,10 @@ fn count(
         None => {}
     }
     if !policies.is_empty() {
-        autoscaling.insert("targetTrackingScalingPolicies".into(), Value::Array(policies));
+        autoscaling.insert(
+            "targetTrackingScalingPolicies".into(),
+            Value::Array(policies),
+        );
     }
     c.rest(notes);
 }
@@ -1092,7 +1315,12 @@ mod tests {
         assert_eq!(port(&json!(8080)), Some((8080, "tcp".into())));
         assert_eq!(
             words(&json!("sh -c 'echo hi there' \"\"")),
-            Some(vec![json!("sh"), json!("-c"), json!("echo hi there"), json!("")])
+            Some(vec![
+                json!("sh"),
+                json!("-c"),
+                json!("echo hi there"),
+                json!("")
+            ])
         );
     }
 

@@ -92,9 +92,10 @@ fn member_fate(key: &str) -> (Fate, &'static str) {
             Fate::Warned,
             "CodeDeploy settings: no Kubernetes form here, not imported",
         ),
-        "required_version" | "filter_command" | "ignore" => {
-            (Fate::Stripped, "ecspresso's own behaviour: no Kubernetes form")
-        }
+        "required_version" | "filter_command" | "ignore" => (
+            Fate::Stripped,
+            "ecspresso's own behaviour: no Kubernetes form",
+        ),
         _ => (
             Fate::Stripped,
             "not a member of ecspresso's configuration file (a misspelling, or another tool's)",
@@ -107,7 +108,11 @@ pub fn plan(docs: &[Document], options: &Options, report: &mut Report) -> Plan {
     let mut out = Plan::default();
     for doc in docs {
         if source::detect(doc) != Format::Ecspresso {
-            if !out.docs.iter().any(|d| d.source == doc.source && d.value == doc.value) {
+            if !out
+                .docs
+                .iter()
+                .any(|d| d.source == doc.source && d.value == doc.value)
+            {
                 out.docs.push(doc.clone());
             }
             continue;
@@ -173,7 +178,11 @@ pub fn plan(docs: &[Document], options: &Options, report: &mut Report) -> Plan {
                     None
                 }
                 Err(e) => {
-                    let hint = if path.exists() { "" } else { " (the path is relative to this file)" };
+                    let hint = if path.exists() {
+                        ""
+                    } else {
+                        " (the path is relative to this file)"
+                    };
                     report.refuse(&doc.source, key, format!("{e}{hint}"));
                     None
                 }
@@ -273,7 +282,11 @@ pub fn apply(fills: &[Fill], raws: &mut [(String, Raw)], options: &Options) {
             )),
         };
         if let Some((c, from)) = cluster {
-            set("cluster", crate::translate::refs::cluster_name(&c).to_string(), from);
+            set(
+                "cluster",
+                crate::translate::refs::cluster_name(&c).to_string(),
+                from,
+            );
         }
         if let Some(family) = family {
             set(
@@ -326,7 +339,11 @@ mod tests {
         let out = import_documents(&docs, &Options::default());
         assert!(out.report.is_ok(), "{}", out.report.to_text());
         assert_eq!(out.resources.len(), 2, "each file imported once");
-        let svc = out.resources.iter().find(|r| r["kind"] == "Service").unwrap();
+        let svc = out
+            .resources
+            .iter()
+            .find(|r| r["kind"] == "Service")
+            .unwrap();
         assert_eq!(svc["metadata"]["name"], "web");
         assert_eq!(svc["spec"]["cluster"], "default");
         assert_eq!(svc["spec"]["taskDefinition"], "api");
@@ -344,7 +361,11 @@ mod tests {
             ..Options::default()
         };
         let out = import_documents(&docs, &opts);
-        let svc = out.resources.iter().find(|r| r["kind"] == "Service").unwrap();
+        let svc = out
+            .resources
+            .iter()
+            .find(|r| r["kind"] == "Service")
+            .unwrap();
         assert_eq!(svc["spec"]["cluster"], "prod");
     }
 
@@ -352,14 +373,24 @@ mod tests {
     #[test]
     fn a_configuration_without_task_definition_or_a_missing_file_is_refused() {
         let out = import_documents(
-            &[doc("deploy/ecspresso.yml", json!({"service": "web", "cluster": "c"}))],
+            &[doc(
+                "deploy/ecspresso.yml",
+                json!({"service": "web", "cluster": "c"}),
+            )],
             &Options::default(),
         );
         let e = out.report.of(Fate::Refused).next().unwrap();
         assert_eq!(e.path, "task_definition");
-        assert!(e.detail.contains("task_definition is not defined"), "{}", e.detail);
+        assert!(
+            e.detail.contains("task_definition is not defined"),
+            "{}",
+            e.detail
+        );
         let out = import_documents(
-            &[doc("nowhere/ecspresso.yml", json!({"task_definition": "missing.json", "timeout": "5m", "colour": 1}))],
+            &[doc(
+                "nowhere/ecspresso.yml",
+                json!({"task_definition": "missing.json", "timeout": "5m", "colour": 1}),
+            )],
             &Options::default(),
         );
         let e = out.report.of(Fate::Refused).next().unwrap();
@@ -377,6 +408,10 @@ mod tests {
         let out = import_documents(&[config, sd(json!({})), td()], &Options::default());
         let refused: Vec<_> = out.report.of(Fate::Refused).collect();
         assert_eq!(refused.len(), 1);
-        assert!(refused[0].detail.contains("deploy/ecspresso.yml: cluster: {{ must_env `CLUSTER` }}"));
+        assert!(
+            refused[0]
+                .detail
+                .contains("deploy/ecspresso.yml: cluster: {{ must_env `CLUSTER` }}")
+        );
     }
 }

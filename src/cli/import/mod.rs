@@ -184,9 +184,7 @@ pub fn import_documents(docs: &[Document], options: &Options) -> Imported {
                 cloudformation::convert(&doc.value, &options.parameters)
             }
             source::Format::Terraform => terraform::convert(&doc.value),
-            source::Format::Copilot => {
-                copilot::convert(&doc.value, options.environment.as_deref())
-            }
+            source::Format::Copilot => copilot::convert(&doc.value, options.environment.as_deref()),
             // Expanded by ecspresso::plan; a configuration never reaches here.
             source::Format::Ecspresso => continue,
             source::Format::AwsCli => aws_cli::detect(&doc.value),

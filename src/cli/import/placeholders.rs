@@ -110,7 +110,11 @@ fn go_template(inner: &str, vars: &Vars) -> Result<String, Option<String>> {
     let tokens = go_tokens(inner).ok_or(None)?;
     let mut pos = 0;
     let v = go_pipeline(&tokens, &mut pos, vars)?;
-    if pos == tokens.len() { Ok(v) } else { Err(None) }
+    if pos == tokens.len() {
+        Ok(v)
+    } else {
+        Err(None)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -240,9 +244,16 @@ fn lookup(key: String, vars: &Vars) -> Result<String, Option<String>> {
 
 fn go_call(func: &str, args: &[String], vars: &Vars) -> Result<String, Option<String>> {
     // Plugin functions may carry a func_prefix (ecspresso README, "Multiple tfstate support").
-    let base = ["tfstatef", "tfstate", "cfn_output", "cfn_export", "ssm", "secretsmanager_arn"]
-        .into_iter()
-        .find(|b| func.ends_with(b));
+    let base = [
+        "tfstatef",
+        "tfstate",
+        "cfn_output",
+        "cfn_export",
+        "ssm",
+        "secretsmanager_arn",
+    ]
+    .into_iter()
+    .find(|b| func.ends_with(b));
     match (func, args) {
         ("must_env", [name]) => vars.get(name).cloned().ok_or(None),
         ("env", [name]) => Ok(vars.get(name).cloned().unwrap_or_default()),
@@ -521,7 +532,10 @@ mod tests {
                 &json!("dflt")
             )
         );
-        let keys: Vec<_> = left.iter().map(|l| (l.path.as_str(), l.key.as_deref())).collect();
+        let keys: Vec<_> = left
+            .iter()
+            .map(|l| (l.path.as_str(), l.key.as_deref()))
+            .collect();
         assert_eq!(
             keys,
             [
@@ -543,6 +557,9 @@ mod tests {
         assert_eq!(y, "cpu: '{{ must_env `CPU` }}'\nimage: \"{{ env `I` }}\"\n");
         // Inside a scalar that ends in '-' it is part of that scalar, not a list item.
         let y = quote_bare("cluster: 'app-{{ must_env `ENV` }}'\nlist:\n  - {{ env `A` }}\n");
-        assert_eq!(y, "cluster: 'app-{{ must_env `ENV` }}'\nlist:\n  - '{{ env `A` }}'\n");
+        assert_eq!(
+            y,
+            "cluster: 'app-{{ must_env `ENV` }}'\nlist:\n  - '{{ env `A` }}'\n"
+        );
     }
 }
