@@ -1086,6 +1086,8 @@ fn copilot_unknown_fields_are_reported_and_bad_values_refused() {
             "is required",
         ),
         ("platform: linux/sparc\n", "platform", "linux/arm64"),
+        ("count:\n  range: 1-3\n", "count.range", "needs a metric"),
+        ("variables: [A, B]\n", "variables", "expected a map"),
         (
             "storage:\n  volumes:\n    v:\n      efs: true\n",
             "storage.volumes.v.path",

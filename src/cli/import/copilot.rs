@@ -182,14 +182,52 @@ fn image_var(container: &str) -> String {
     format!("COPILOT_IMAGE_{up}")
 }
 
-/// The fields a main container and a sidecar share: variables, secrets, command, entrypoint,
-/// labels, credentials, depends_on, healthcheck, env_file (Copilot manifest reference, "image",
-/// "variables", "secrets", "sidecars").
-fn container_fields(s: &mut Section, c: &mut Map<String, Value>, notes: &mut Notes) {
+/// A member that must be a map: refused (with what it should be) when it is not.
+fn map_of(v: Value, path: &str, notes: &mut Notes) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        other => {
+            notes.push((
+                path.into(),
+                Fate::Refused,
+                format!(
+                    "expected a map of NAME: value, not {} (Copilot manifest reference, {DOCS})",
+                    super::schema::kind_of(&other)
+                ),
+            ));
+            Map::new()
+        }
+    }
+}
+
+/// Which container fields a section holds: the environment's (variables, secrets, command,
+/// entrypoint, env_file — top level for the main container) and the image's (labels,
+/// credentials, depends_on, healthcheck — under `image` for the main container); a sidecar holds
+/// both (Copilot manifest reference, "image", "variables", "secrets", "sidecars").
+#[derive(Clone, Copy, PartialEq)]
+enum Fields {
+    Env,
+    Image,
+    Both,
+    /// A sidecar's `image` map: only location or build.
+    Neither,
+}
+
+fn container_fields(s: &mut Section, c: &mut Map<String, Value>, notes: &mut Notes, which: Fields) {
+    if matches!(which, Fields::Env | Fields::Both) {
+        env_fields(s, c, notes);
+    }
+    if matches!(which, Fields::Image | Fields::Both) {
+        image_fields(s, c, notes);
+    }
+}
+
+fn env_fields(s: &mut Section, c: &mut Map<String, Value>, notes: &mut Notes) {
     if let Some(vars) = s.take("variables") {
         let path = s.p("variables");
         let mut env = Vec::new();
-        for (k, v) in vars.as_object().into_iter().flatten() {
+        for (k, v) in map_of(vars, &path, notes) {
+            let v = &v;
             let value = match v {
                 Value::Object(m) if m.contains_key("from_cfn") => {
                     notes.push((join(&path, &format!("{k}.from_cfn")), Fate::Converted, "a CloudFormation export: the placeholder {{ cfn_export `NAME` }}, given with --set 'cfn_export:NAME=VALUE'".into()));
@@ -211,7 +249,8 @@ fn container_fields(s: &mut Section, c: &mut Map<String, Value>, notes: &mut Not
     if let Some(secrets) = s.take("secrets") {
         let path = s.p("secrets");
         let mut out = Vec::new();
-        for (k, v) in secrets.as_object().into_iter().flatten() {
+        for (k, v) in map_of(secrets, &path, notes) {
+            let (k, v) = (&k, &v);
             let from = match v {
                 // An SSM parameter name or ARN, as ECS takes it.
                 Value::String(name) => json!(name),
@@ -262,7 +301,12 @@ fn container_fields(s: &mut Section, c: &mut Map<String, Value>, notes: &mut Not
             }
         }
     }
+    s.note("env_file", Fate::Warned, "Copilot uploads the file to S3 for environmentFiles: not imported; give its variables under variables", notes);
+}
+
+fn image_fields(s: &mut Section, c: &mut Map<String, Value>, notes: &mut Notes) {
     if let Some(v) = s.take("labels") {
+        let v = Value::Object(map_of(v, &s.p("labels"), notes));
         notes.push((s.p("labels"), Fate::Converted, "→ dockerLabels".into()));
         c.insert("dockerLabels".into(), v);
     }
@@ -280,10 +324,8 @@ fn container_fields(s: &mut Section, c: &mut Map<String, Value>, notes: &mut Not
         }
     }
     if let Some(v) = s.take("depends_on") {
-        let deps: Vec<Value> = v
-            .as_object()
-            .into_iter()
-            .flatten()
+        let deps: Vec<Value> = map_of(v, &s.p("depends_on"), notes)
+            .iter()
             .map(|(name, cond)| {
                 json!({"containerName": name,
                     "condition": cond.as_str().unwrap_or_default().to_ascii_uppercase()})
@@ -344,13 +386,13 @@ fn container_fields(s: &mut Section, c: &mut Map<String, Value>, notes: &mut Not
         notes.push((s.p("healthcheck"), Fate::Converted, "→ healthCheck".into()));
         c.insert("healthCheck".into(), Value::Object(check));
     }
-    s.note("env_file", Fate::Warned, "Copilot uploads the file to S3 for environmentFiles: not imported; give its variables under variables", notes);
 }
 
 /// A container's image section (`image.location` / `image.build`), its port, and the rest of
 /// it. Returns the port.
 fn image(
     v: Option<Value>,
+    fields: Fields,
     path: &str,
     container: &str,
     c: &mut Map<String, Value>,
@@ -394,7 +436,7 @@ fn image(
     if p.is_some() {
         notes.push((img.p("port"), Fate::Converted, "→ portMappings".into()));
     }
-    container_fields(&mut img, c, notes);
+    container_fields(&mut img, c, notes, fields);
     img.rest(notes);
     p
 }
@@ -505,13 +547,14 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
     main.insert("essential".into(), json!(true));
     let main_port = image(
         root.take("image"),
+        Fields::Image,
         "image",
         &name,
         &mut main,
         &mut notes,
         &mut doc_notes,
     );
-    container_fields(&mut root, &mut main, &mut notes);
+    container_fields(&mut root, &mut main, &mut notes, Fields::Env);
     let mut mounts = Vec::new();
     // Task size (manifest reference, "cpu" / "memory"; Copilot's defaults 256 / 512).
     for (k, default) in [("cpu", 256), ("memory", 512)] {
@@ -625,8 +668,8 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
     if let Some(p) = &main_port {
         ports.push((name.clone(), p.clone()));
     }
-    if let Some(Value::Object(sidecars)) = root.take("sidecars") {
-        for (sname, sv) in sidecars {
+    if let Some(sidecars) = root.take("sidecars") {
+        for (sname, sv) in map_of(sidecars, "sidecars", &mut doc_notes) {
             let path = format!("sidecars.{sname}");
             let mut s = Section::new(sv, &path);
             let mut c = Map::new();
@@ -634,6 +677,7 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
             let img = s.take("image");
             let img_port = image(
                 img,
+                Fields::Neither,
                 &s.p("image"),
                 &sname,
                 &mut c,
@@ -663,7 +707,15 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
                     c.insert("essential".into(), json!(true));
                 }
             }
-            if let Some(Value::Array(mps)) = s.take("mount_points") {
+            if let Some(mps) = s.take("mount_points") {
+                let Value::Array(mps) = mps else {
+                    doc_notes.push((
+                        s.p("mount_points"),
+                        Fate::Refused,
+                        "expected a list of {source_volume, path, read_only}".into(),
+                    ));
+                    continue;
+                };
                 let mps: Vec<Value> = mps
                     .iter()
                     .map(|m| {
@@ -678,7 +730,7 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
                 ));
                 c.insert("mountPoints".into(), Value::Array(mps));
             }
-            container_fields(&mut s, &mut c, &mut notes);
+            container_fields(&mut s, &mut c, &mut notes, Fields::Both);
             notes.push((
                 path.clone(),
                 Fate::Converted,
@@ -868,8 +920,8 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
             ));
             main.insert("readonlyRootFilesystem".into(), r);
         }
-        if let Some(Value::Object(vols)) = st.take("volumes") {
-            for (vname, vv) in vols {
+        if let Some(vols) = st.take("volumes") {
+            for (vname, vv) in map_of(vols, "storage.volumes", &mut doc_notes) {
                 let mut vs = Section::new(vv, &format!("storage.volumes.{vname}"));
                 let mut vol = json!({"name": vname});
                 if let Some(path) = vs.take("path") {
@@ -1118,7 +1170,9 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
     root.rest(&mut notes);
     // Notes of the task definition and the service go with the service's resource; the
     // refusals and the image build notes with the document, so they show with any error.
+    let (refused, notes): (Notes, Notes) = notes.into_iter().partition(|n| n.1 == Fate::Refused);
     out.notes.extend(doc_notes);
+    out.notes.extend(refused);
     let mut td_raw = Raw::new(Kind::TaskDefinition, Some(name.clone()), td, "", &[]);
     let mut svc_raw = Raw::new(Kind::Service, Some(name.clone()), svc, "", &[]);
     for n in notes {
@@ -1276,6 +1330,9 @@ fn count(
             match (min, max) {
                 (Some(min), Some(max)) if min <= max => {
                     notes.push(("count.range".into(), Fate::Converted, format!("→ spec.autoscaling minCapacity {min} / maxCapacity {max}, desiredCount {min}")));
+                    if policies.is_empty() {
+                        doc_notes.push(("count.range".into(), Fate::Refused, "needs a metric to scale on: add cpu_percentage, memory_percentage, requests or response_time (the HPA needs one), or give count a number".into()));
+                    }
                     autoscaling.insert("minCapacity".into(), json!(min));
                     autoscaling.insert("maxCapacity".into(), json!(max));
                     svc.insert("desiredCount".into(), json!(min));
