@@ -760,8 +760,21 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
         }
         _ => false,
     };
+    let mut app_protocol: Option<(String, i64, &str)> = None;
     if http_on {
         let mut h = Section::new(http.unwrap_or(json!({})), "http");
+        for (k, member) in [
+            ("target_container", "containerName"),
+            ("target_port", "containerPort"),
+        ] {
+            if h.m.contains_key(k) {
+                notes.push((
+                    h.p(k),
+                    Fate::Converted,
+                    format!("→ the loadBalancers entry's {member}"),
+                ));
+            }
+        }
         let target = h
             .take("target_container")
             .and_then(|v| v.as_str().map(str::to_string))
@@ -799,7 +812,7 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
                         Fate::Converted,
                         format!("→ appProtocol {p} of the target port"),
                     ));
-                    main.insert("_appProtocol".into(), json!(p));
+                    app_protocol = tport.map(|port| (target.clone(), port, p));
                 }
                 None => doc_notes.push((
                     "http.version".into(),
@@ -857,11 +870,26 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
     }
     if let Some(nlb) = root.take("nlb") {
         let mut n = Section::new(nlb, "nlb");
+        for (k, member) in [
+            ("target_container", "containerName"),
+            ("target_port", "containerPort"),
+        ] {
+            if n.m.contains_key(k) {
+                notes.push((
+                    n.p(k),
+                    Fate::Converted,
+                    format!("→ the loadBalancers entry's {member}"),
+                ));
+            }
+        }
         let target = n
             .take("target_container")
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or(name.clone());
         let listener = n.take("port").and_then(|v| port(&v));
+        if listener.is_some() {
+            notes.push(("nlb.port".into(), Fate::Warned, "the listener port: the Kubernetes Service listens on the container port (targetPort); set the external port on a LoadBalancer Service or Gateway".into()));
+        }
         let tport = n
             .take("target_port")
             .and_then(|v| port(&v))
@@ -925,8 +953,19 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
                 let mut vs = Section::new(vv, &format!("storage.volumes.{vname}"));
                 let mut vol = json!({"name": vname});
                 if let Some(path) = vs.take("path") {
+                    // read_only "defaults to true" (manifest reference, storage.volumes).
+                    let ro = vs.take("read_only");
+                    notes.push((
+                        vs.p("path"),
+                        Fate::Converted,
+                        format!(
+                            "→ the main container's mountPoints (readOnly {})",
+                            ro.as_ref()
+                                .map_or("true: Copilot's default".to_string(), |r| r.to_string())
+                        ),
+                    ));
                     mounts.push(json!({"sourceVolume": vname, "containerPath": path,
-                        "readOnly": vs.take("read_only").unwrap_or(json!(true))}));
+                        "readOnly": ro.unwrap_or(json!(true))}));
                 } else {
                     doc_notes.push((
                         vs.p("path"),
@@ -1145,24 +1184,49 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
     ] {
         root.note(k, Fate::Warned, why, &mut notes);
     }
+    // Copilot's own variables (manifest reference, "variables": "Copilot will include a number of
+    // environment variables by default"): those known here are set, the others reported.
+    let mut defaults = vec![("COPILOT_SERVICE_NAME", name.clone())];
+    if let Some(e) = environment {
+        defaults.push(("COPILOT_ENVIRONMENT_NAME", e.to_string()));
+    }
+    let env = main.entry("environment").or_insert(json!([]));
+    if let Value::Array(list) = env {
+        for (k, v) in defaults {
+            if !list.iter().any(|e| e["name"] == k) {
+                notes.push((
+                    format!("variables.{k}"),
+                    Fate::FilledIn,
+                    format!("'{v}': a variable Copilot sets"),
+                ));
+                list.push(json!({"name": k, "value": v}));
+            }
+        }
+    }
+    notes.push(("variables".into(), Fate::Warned, "COPILOT_APPLICATION_NAME, COPILOT_LB_DNS and COPILOT_SERVICE_DISCOVERY_ENDPOINT, which Copilot sets, are not: give them under variables if the code reads them".into()));
     // Finish the main container.
     if let Some(p) = ports
         .iter()
         .find(|(c, _)| *c == name)
         .map(|(_, p)| p.clone())
     {
-        let mut pm = port_mapping(&p);
-        if let Some(proto) = main.shift_remove("_appProtocol") {
-            pm["appProtocol"] = proto;
-        }
-        main.insert("portMappings".into(), json!([pm]));
+        main.insert("portMappings".into(), json!([port_mapping(&p)]));
     }
-    main.shift_remove("_appProtocol");
     if !mounts.is_empty() {
         main.insert("mountPoints".into(), Value::Array(mounts));
     }
     let mut defs = vec![Value::Object(main)];
     defs.extend(containers.into_iter().map(Value::Object));
+    // http.version: the ALB's protocol to the target port (grpc, http1, http2).
+    if let Some((container, port, proto)) = &app_protocol {
+        for d in defs.iter_mut().filter(|d| d["name"] == *container) {
+            for pm in d["portMappings"].as_array_mut().into_iter().flatten() {
+                if pm["containerPort"] == *port {
+                    pm["appProtocol"] = json!(proto);
+                }
+            }
+        }
+    }
     td.insert("containerDefinitions".into(), Value::Array(defs));
     if !volumes.is_empty() {
         td.insert("volumes".into(), Value::Array(volumes));

@@ -211,6 +211,18 @@ pub fn plan(docs: &[Document], options: &Options, report: &mut Report) -> Plan {
             cluster,
         });
     }
+    // The task definition before the service that runs it, whatever the files' order.
+    for f in &out.fills {
+        let at = |s: &str| out.docs.iter().position(|d| d.source == s);
+        if let (Some(sd), Some(td)) = (
+            f.service_definition.as_deref().and_then(at),
+            at(&f.task_definition),
+        ) && sd < td
+        {
+            let d = out.docs.remove(td);
+            out.docs.insert(sd, d);
+        }
+    }
     out
 }
 
