@@ -1114,3 +1114,23 @@ fn copilot_unknown_fields_are_reported_and_bad_values_refused() {
         out.report.to_text()
     );
 }
+
+/// Item 13: a Copilot workspace directory imports every service's manifest.yml, and skips the
+/// environment manifests.
+#[test]
+fn copilot_workspace_directory_imports_every_service() {
+    let mut options = case("copilot/api/manifest.yml");
+    options
+        .vars
+        .extend(case("copilot/frontend/manifest.yml").vars);
+    options.environment = Some("prod".into());
+    let out = import_ok("copilot", &options);
+    let services: Vec<&str> = out
+        .resources
+        .iter()
+        .filter(|r| r["kind"] == "Service")
+        .filter_map(|r| r["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(services, ["api", "frontend", "orders-worker"]);
+    rendered("copilot", &out);
+}

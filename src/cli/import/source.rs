@@ -1,5 +1,6 @@
 //! Reading what `import` is given: a file, a directory (every .json/.yaml/.yml/.template
-//! file, as one input), or `-` for standard input — and recognising what each document is
+//! file, and each `<service>/manifest.yml` of a Copilot workspace, as one input), or `-` for
+//! standard input — and recognising what each document is
 //! (`detect`). Templates parse before substitution (bare
 //! placeholders are quoted, see `placeholders::quote_bare`), and YAML's CloudFormation short
 //! forms (`!Ref`, `!Sub`, `!GetAtt`, …) become the long forms (`{"Ref": …}`, `{"Fn::Sub": …}`).
@@ -120,6 +121,15 @@ pub fn read(path: &str) -> Result<Vec<Document>, String> {
                     .is_some_and(|e| matches!(e, "yaml" | "yml" | "json" | "template"))
             })
             .collect();
+        // A Copilot workspace (`copilot/`): each service's `<name>/manifest.yml`; environment
+        // manifests (`environments/<env>/manifest.yml`) hold nothing to run (Copilot manifest
+        // reference, overview).
+        for sub in std::fs::read_dir(p).into_iter().flatten().flatten() {
+            let manifest = sub.path().join("manifest.yml");
+            if sub.file_name() != "environments" && manifest.is_file() {
+                files.push(manifest);
+            }
+        }
         files.sort();
         let mut docs = Vec::new();
         for f in files {
