@@ -1002,6 +1002,19 @@ fn copilot_load_balanced_web_service_with_an_environment_override() {
         kind(&out, "Service")["spec"]["autoscaling"]["maxCapacity"],
         8
     );
+    // An environment without an override: the manifest as written, as Copilot deploys it.
+    let out = import_ok(
+        "copilot/frontend/manifest.yml",
+        &Options {
+            environment: Some("qa".into()),
+            ..case("copilot/frontend/manifest.yml")
+        },
+    );
+    assert!(
+        entry(&out, Fate::Warned, "environments")
+            .detail
+            .contains("no override for 'qa'")
+    );
 }
 
 /// Item 13: image.build cannot be built by import: a placeholder that --set gives.

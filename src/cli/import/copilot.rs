@@ -480,11 +480,12 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
                     merge(&mut merged, over.clone());
                     notes.push((format!("environments.{e}"), Fate::Converted, format!("merged over the manifest, as Copilot deploys to {e} (maps merge, other values replace; paths below are the merged manifest's)")));
                 }
-                None => out.notes.push((
+                // No override for the environment: Copilot deploys the manifest as written.
+                None => notes.push((
                     "environments".into(),
-                    Fate::Refused,
+                    Fate::Warned,
                     format!(
-                        "has no environment '{e}' (--environment): the manifest has {}",
+                        "no override for '{e}' (--environment; the manifest has {}): the manifest as written, as Copilot deploys it there",
                         env_names.join(", ")
                     ),
                 )),
@@ -505,10 +506,10 @@ pub fn convert(doc: &Value, environment: Option<&str>) -> Result<Converted, Stri
                 env_names.join(", ")
             ),
         )),
-        (Some(_), Some(e)) => out.notes.push((
+        (Some(v), _) if !v.is_object() => out.notes.push((
             "environments".into(),
             Fate::Refused,
-            format!("has no environment '{e}' (--environment)"),
+            "expected a map of environment name: overrides".into(),
         )),
         _ => {}
     }
