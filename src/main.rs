@@ -108,6 +108,9 @@ struct ImportFlags {
     /// A CloudFormation parameter's value (repeat): Name=value.
     #[arg(long = "parameter", value_name = "NAME=VALUE")]
     parameter: Vec<String>,
+    /// The AWS Copilot environment whose `environments.<ENV>` override applies to a manifest.
+    #[arg(long, value_name = "ENV")]
+    environment: Option<String>,
     /// The migration report as JSON: `json` prints it on stderr instead of text, `json=FILE`
     /// writes it to FILE as well.
     #[arg(long)]
@@ -346,6 +349,7 @@ fn import_cmd(flags: ImportFlags) -> ExitCode {
         name: flags.name,
         task_definition: flags.task_definition,
         cluster: flags.cluster,
+        environment: flags.environment,
         ..import::Options::default()
     };
     for f in &flags.env_file {

@@ -109,6 +109,43 @@ fn cases() -> Vec<(&'static str, Options)> {
             },
         ),
         ("terraform/show-state.json", Options::default()),
+        (
+            "ecspresso-config",
+            Options {
+                vars: import::parse_env_file(
+                    &std::fs::read_to_string(fixture("ecspresso-config/staging.env")).unwrap(),
+                ),
+                ..Options::default()
+            },
+        ),
+        (
+            "copilot/frontend/manifest.yml",
+            Options {
+                environment: Some("prod".into()),
+                vars: vars(&[
+                    ("AWS_REGION", "us-west-2"),
+                    ("AWS_ACCOUNT_ID", "123456789012"),
+                ]),
+                ..Options::default()
+            },
+        ),
+        (
+            "copilot/api/manifest.yml",
+            Options {
+                vars: vars(&[
+                    (
+                        "COPILOT_IMAGE_API",
+                        "123456789012.dkr.ecr.us-west-2.amazonaws.com/storefront/api:9c41e07",
+                    ),
+                    (
+                        "cfn_export:storefront-prod-OrdersTableName",
+                        "storefront-prod-orders",
+                    ),
+                ]),
+                ..Options::default()
+            },
+        ),
+        ("copilot/worker/manifest.yml", Options::default()),
     ]
 }
 
@@ -729,4 +766,384 @@ fn the_import_command_prints_resources_and_the_report() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(run(&[&dir, "--set", "novalue"]).status.code(), Some(2));
+    // --environment picks a Copilot manifest's override.
+    let out = run(&[
+        &fixture("copilot/frontend/manifest.yml"),
+        "--environment",
+        "staging",
+        "--set",
+        "AWS_REGION=us-west-2",
+        "--set",
+        "AWS_ACCOUNT_ID=123456789012",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("converted environments.staging"),
+        "{stderr}"
+    );
+}
+
+fn case(rel: &str) -> Options {
+    cases()
+        .into_iter()
+        .find(|(r, _)| *r == rel)
+        .map(|(_, o)| o)
+        .unwrap()
+}
+
+fn kind<'a>(out: &'a Imported, k: &str) -> &'a Value {
+    out.resources
+        .iter()
+        .find(|r| r["kind"] == k)
+        .unwrap_or_else(|| panic!("no {k}"))
+}
+
+/// Item 12: an ecspresso configuration imports the files it names (paths relative to it) and
+/// fills in the service's serviceName, cluster and taskDefinition as ecspresso does at deploy
+/// time (ecspresso README, "Configuration file"; https://github.com/kayac/ecspresso).
+#[test]
+fn ecspresso_config_imports_the_files_it_names_and_fills_in_what_ecspresso_does() {
+    let options = case("ecspresso-config");
+    for input in ["ecspresso-config", "ecspresso-config/ecspresso.yml"] {
+        let out = import_ok(input, &options);
+        assert_eq!(out.resources.len(), 2, "{input}: each file once");
+        let svc = kind(&out, "Service");
+        assert_eq!(svc["metadata"]["name"], "invoices");
+        assert_eq!(
+            (
+                svc["spec"]["serviceName"].as_str(),
+                svc["spec"]["cluster"].as_str(),
+                svc["spec"]["taskDefinition"].as_str()
+            ),
+            (
+                Some("invoices"),
+                Some("invoicing-staging"),
+                Some("invoices-staging")
+            )
+        );
+        assert_eq!(svc["spec"]["desiredCount"], 3);
+        for (path, from) in [
+            ("serviceName", "ecspresso.yml service"),
+            ("cluster", "ecspresso.yml cluster"),
+            ("taskDefinition", "ecs-task-def.json (ecspresso registers"),
+        ] {
+            let e = entry(&out, Fate::FilledIn, path);
+            assert!(e.detail.contains(from), "{path}: {}", e.detail);
+            assert!(e.source.ends_with("ecs-service-def.yml"));
+        }
+        for path in ["region", "timeout", "plugins"] {
+            assert!(
+                entry(&out, Fate::Stripped, path)
+                    .source
+                    .ends_with("ecspresso.yml")
+            );
+        }
+        // Plugin lookups and pipelines (README "Template syntax", "Plugins").
+        let c = &kind(&out, "TaskDefinition")["spec"]["containerDefinitions"][0];
+        assert_eq!(
+            c["image"],
+            "210987654321.dkr.ecr.eu-central-1.amazonaws.com/invoices:v2.14.0"
+        );
+        assert_eq!(c["environment"][1]["value"], "{}");
+        assert_eq!(c["environment"][2]["value"], "db-b.invoicing.internal");
+        assert_eq!(
+            svc["spec"]["networkConfiguration"]["awsvpcConfiguration"]["subnets"][1],
+            "subnet-0ee55ff66aa77bb88"
+        );
+    }
+}
+
+/// Item 12: lookups (tfstate, ssm, cfn_output, …) without a value are in the one placeholder
+/// error, each with the --set key that gives it.
+#[test]
+fn ecspresso_lookups_without_values_name_their_set_keys() {
+    let out = import::import_path(
+        &fixture("ecspresso-config"),
+        &Options {
+            vars: vars(&[("STAGE", "staging"), ("IMAGE_TAG", "1")]),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let refused: Vec<_> = out.report.of(Fate::Refused).collect();
+    assert_eq!(refused.len(), 1, "{}", out.report.to_text());
+    let msg = &refused[0].detail;
+    for needle in [
+        "executionRoleArn: {{ tfstate `aws_iam_role.invoices_execution.arn` }} (--set 'tfstate:aws_iam_role.invoices_execution.arn=VALUE')",
+        "(--set \"tfstate:aws_subnet.private['eu-central-1a'].id=VALUE\")",
+        "(--set 'cfn_output:invoicing-alb:InvoicesTargetGroup=VALUE')",
+        "(--set 'ssm:/invoicing/db-hosts=VALUE')",
+    ] {
+        assert!(msg.contains(needle), "{needle} not in {msg}");
+    }
+}
+
+/// Item 12: Jsonnet is refused, saying how to render it first.
+#[test]
+fn ecspresso_jsonnet_is_refused_with_how_to_render_it() {
+    let out = import::import_path(&fixture("ecspresso-jsonnet"), &Options::default()).unwrap();
+    let e = out.report.of(Fate::Refused).next().unwrap();
+    assert_eq!(e.path, "task_definition");
+    assert!(
+        e.detail.contains("Jsonnet is not supported") && e.detail.contains("jsonnet "),
+        "{}",
+        e.detail
+    );
+    let err = import::import_path(
+        &fixture("ecspresso-jsonnet/ecs-task-def.jsonnet"),
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert!(err.contains("render it to JSON first"), "{err}");
+}
+
+/// Item 13: a Load Balanced Web Service with the prod override merged (Copilot manifest
+/// reference, https://aws.github.io/copilot-cli/docs/manifest/lb-web-service/).
+#[test]
+fn copilot_load_balanced_web_service_with_an_environment_override() {
+    let out = import_ok(
+        "copilot/frontend/manifest.yml",
+        &case("copilot/frontend/manifest.yml"),
+    );
+    let td = &kind(&out, "TaskDefinition")["spec"];
+    assert_eq!(
+        (td["cpu"].as_str(), td["memory"].as_str()),
+        (Some("512"), Some("1024"))
+    );
+    assert_eq!(td["runtimePlatform"]["cpuArchitecture"], "ARM64");
+    assert_eq!(td["ephemeralStorage"]["sizeInGiB"], 30);
+    let main = &td["containerDefinitions"][0];
+    assert_eq!(main["name"], "frontend");
+    assert_eq!(main["portMappings"][0]["containerPort"], 8080);
+    assert_eq!(main["portMappings"][0]["appProtocol"], "http2");
+    assert_eq!(main["command"][1], "server.js");
+    assert_eq!(main["entryPoint"][0], "/usr/bin/dumb-init");
+    // image.healthcheck with Copilot's defaults for what it leaves out (retries 2, timeout 5s).
+    assert_eq!(main["healthCheck"]["interval"], 20);
+    assert_eq!(main["healthCheck"]["startPeriod"], 60);
+    assert_eq!(main["healthCheck"]["retries"], 2);
+    // environments.prod: LOG_LEVEL replaced, the rest kept; ${COPILOT_ENVIRONMENT_NAME} = prod.
+    assert_eq!(main["environment"][0]["value"], "warn");
+    assert_eq!(
+        main["environment"][1]["value"],
+        "http://api.prod.storefront.local:8080"
+    );
+    assert_eq!(
+        main["secrets"][1]["valueFrom"],
+        "arn:aws:secretsmanager:us-west-2:123456789012:secret:storefront/prod/db"
+    );
+    assert_eq!(td["containerDefinitions"][1]["name"], "envoy");
+    assert_eq!(
+        td["volumes"][0]["efsVolumeConfiguration"]["fileSystemId"],
+        "fs-0a1b2c3d4e5f67890"
+    );
+    let svc = &kind(&out, "Service")["spec"];
+    assert_eq!(svc["desiredCount"], 4);
+    assert_eq!(
+        (
+            svc["autoscaling"]["minCapacity"].as_i64(),
+            svc["autoscaling"]["maxCapacity"].as_i64()
+        ),
+        (Some(4), Some(16))
+    );
+    let p = &svc["autoscaling"]["targetTrackingScalingPolicies"];
+    assert_eq!(
+        p[0]["predefinedMetricSpecification"]["predefinedMetricType"],
+        "ECSServiceAverageCPUUtilization"
+    );
+    assert_eq!(
+        (
+            p[0]["scaleInCooldown"].as_i64(),
+            p[0]["scaleOutCooldown"].as_i64()
+        ),
+        (Some(120), Some(30))
+    );
+    assert_eq!(p[1]["scaleInCooldown"], 300, "its own cooldown wins");
+    assert_eq!(svc["loadBalancers"][0]["containerPort"], 8080);
+    assert_eq!(svc["healthCheckGracePeriodSeconds"], 90);
+    assert_eq!(svc["enableExecuteCommand"], true);
+    assert_eq!(
+        svc["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"],
+        "DISABLED"
+    );
+    // Nothing dropped silently: what has no Kubernetes form is warned, with its path.
+    for path in [
+        "http.path",
+        "http.healthcheck.path",
+        "http.healthcheck.success_codes",
+        "http.stickiness",
+        "logging",
+        "publish",
+    ] {
+        entry(&out, Fate::Warned, path);
+    }
+    entry(&out, Fate::Stripped, "environments.staging");
+    entry(&out, Fate::Converted, "environments.prod");
+    // Without --environment: the manifest as written, and a warning naming the overrides.
+    let out = import_ok(
+        "copilot/frontend/manifest.yml",
+        &Options {
+            environment: None,
+            vars: vars(&[
+                ("AWS_REGION", "us-west-2"),
+                ("AWS_ACCOUNT_ID", "123456789012"),
+                ("COPILOT_ENVIRONMENT_NAME", "test"),
+            ]),
+            ..Options::default()
+        },
+    );
+    assert!(
+        entry(&out, Fate::Warned, "environments")
+            .detail
+            .contains("--environment")
+    );
+    assert_eq!(
+        kind(&out, "Service")["spec"]["autoscaling"]["maxCapacity"],
+        8
+    );
+    // An environment without an override: the manifest as written, as Copilot deploys it.
+    let out = import_ok(
+        "copilot/frontend/manifest.yml",
+        &Options {
+            environment: Some("qa".into()),
+            ..case("copilot/frontend/manifest.yml")
+        },
+    );
+    assert!(
+        entry(&out, Fate::Warned, "environments")
+            .detail
+            .contains("no override for 'qa'")
+    );
+}
+
+/// Item 13: image.build cannot be built by import: a placeholder that --set gives.
+#[test]
+fn copilot_backend_service_built_image_takes_set() {
+    let out =
+        import::import_path(&fixture("copilot/api/manifest.yml"), &Options::default()).unwrap();
+    assert!(out.resources.is_empty());
+    assert!(
+        entry(&out, Fate::Warned, "image.build")
+            .detail
+            .contains("--set COPILOT_IMAGE_API=")
+    );
+    let msg = &out.report.of(Fate::Refused).next().unwrap().detail;
+    assert!(msg.contains("${COPILOT_IMAGE_API}"), "{msg}");
+    let out = import_ok(
+        "copilot/api/manifest.yml",
+        &case("copilot/api/manifest.yml"),
+    );
+    let svc = &kind(&out, "Service")["spec"];
+    assert_eq!(
+        svc["serviceConnectConfiguration"]["services"][0]["portName"],
+        "tcp-8080"
+    );
+    assert!(
+        svc.get("loadBalancers").is_none(),
+        "a Backend Service without http"
+    );
+    let c = &kind(&out, "TaskDefinition")["spec"]["containerDefinitions"][0];
+    assert_eq!(c["environment"][0]["value"], "storefront-prod-orders");
+    assert_eq!(c["healthCheck"]["interval"], 10, "Copilot's default");
+}
+
+/// Item 13: a Worker Service on Fargate Spot; subscribe and taskdef_overrides are warned.
+#[test]
+fn copilot_worker_service() {
+    let out = import_ok("copilot/worker/manifest.yml", &Options::default());
+    let svc = &kind(&out, "Service")["spec"];
+    assert_eq!(svc["desiredCount"], 3);
+    assert_eq!(
+        svc["capacityProviderStrategy"][0]["capacityProvider"],
+        "FARGATE_SPOT"
+    );
+    assert!(svc.get("launchType").is_none());
+    assert_eq!(svc["deploymentConfiguration"]["minimumHealthyPercent"], 0);
+    for path in ["subscribe", "taskdef_overrides"] {
+        entry(&out, Fate::Warned, path);
+    }
+    entry(&out, Fate::FilledIn, "cpu");
+}
+
+/// Item 13: every field is in the report — unknown ones stripped with their path — and bad
+/// values are refused at their path, saying what is expected.
+#[test]
+fn copilot_unknown_fields_are_reported_and_bad_values_refused() {
+    let manifest = |extra: &str| {
+        let text = format!(
+            "name: web\ntype: Backend Service\nimage:\n  location: web:1\n  port: 80\n  colour: blue\nsurprise: 1\n{extra}"
+        );
+        let docs =
+            ecs_operator::cli::import::source::parse(&text, "copilot/web/manifest.yml").unwrap();
+        import::import_documents(&docs, &Options::default())
+    };
+    let out = manifest("");
+    assert!(out.report.is_ok(), "{}", out.report.to_text());
+    for path in ["image.colour", "surprise"] {
+        assert!(
+            entry(&out, Fate::Stripped, path)
+                .detail
+                .contains("copilot-cli/docs/manifest")
+        );
+    }
+    for (extra, path, says) in [
+        (
+            "count:\n  range: 10-2\n  cpu_percentage: 50\n",
+            "count.range",
+            "MIN-MAX",
+        ),
+        (
+            "count:\n  cpu_percentage: 50\n",
+            "count.range",
+            "is required",
+        ),
+        ("platform: linux/sparc\n", "platform", "linux/arm64"),
+        ("count:\n  range: 1-3\n", "count.range", "needs a metric"),
+        ("variables: [A, B]\n", "variables", "expected a map"),
+        (
+            "storage:\n  volumes:\n    v:\n      efs: true\n",
+            "storage.volumes.v.path",
+            "is required",
+        ),
+    ] {
+        let out = manifest(extra);
+        let e = out
+            .report
+            .of(Fate::Refused)
+            .find(|e| e.path == path)
+            .unwrap_or_else(|| panic!("{extra}: {}", out.report.to_text()));
+        assert!(e.detail.contains(says), "{}", e.detail);
+    }
+    let docs =
+        ecs_operator::cli::import::source::parse("name: nightly\ntype: Scheduled Job\n", "m.yml")
+            .unwrap();
+    let out = import::import_documents(&docs, &Options::default());
+    assert!(
+        out.report
+            .of(Fate::Refused)
+            .any(|e| e.detail.contains("Scheduled Job")),
+        "{}",
+        out.report.to_text()
+    );
+}
+
+/// Item 13: a Copilot workspace directory imports every service's manifest.yml, and skips the
+/// environment manifests.
+#[test]
+fn copilot_workspace_directory_imports_every_service() {
+    let mut options = case("copilot/api/manifest.yml");
+    options
+        .vars
+        .extend(case("copilot/frontend/manifest.yml").vars);
+    options.environment = Some("prod".into());
+    let out = import_ok("copilot", &options);
+    let services: Vec<&str> = out
+        .resources
+        .iter()
+        .filter(|r| r["kind"] == "Service")
+        .filter_map(|r| r["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(services, ["api", "frontend", "orders-worker"]);
+    rendered("copilot", &out);
 }

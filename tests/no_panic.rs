@@ -171,6 +171,11 @@ fn import_fixtures() -> Vec<Value> {
         "placeholders",
         "cloudformation",
         "terraform",
+        "ecspresso-config",
+        "ecspresso-jsonnet",
+        "copilot/frontend",
+        "copilot/api",
+        "copilot/worker",
     ] {
         out.extend(
             source::read(&format!("{dir}/{sub}"))
@@ -211,6 +216,38 @@ proptest! {
         let n = docs.len();
         mutate(&mut docs[index % n], &path, new);
         import_all(docs);
+    }
+
+    /// Copilot manifests with arbitrary values in each section, and an environment override.
+    #[test]
+    fn import_never_panics_on_copilot_manifests(
+        v in arb_template_json(),
+        w in arb_template_json(),
+        ty in prop_oneof![Just("Load Balanced Web Service"), Just("Backend Service"), Just("Worker Service"), Just("Scheduled Job")],
+        key in prop_oneof![Just("image"), Just("count"), Just("http"), Just("nlb"), Just("sidecars"), Just("storage"),
+            Just("network"), Just("variables"), Just("secrets"), Just("platform"), Just("command"), Just("deployment"), Just("cpu")],
+    ) {
+        let base = json!({"name": "web", "type": ty, "image": {"location": "web:1", "port": 80}});
+        let mut one = base.clone();
+        one[key] = v.clone();
+        let mut nested = base.clone();
+        nested[key] = json!({"range": v.clone(), "healthcheck": w.clone(), "volumes": {"x": w.clone()}, "vpc": v.clone(), "sc": {"image": w.clone()}});
+        let mut env = base;
+        env["environments"] = json!({"prod": {key: w.clone()}});
+        import_all(vec![one, nested.clone()]);
+        let docs: Vec<manifest::Document> = [env, nested].into_iter()
+            .map(|value| manifest::Document { source: "copilot/web/manifest.yml".into(), value })
+            .collect();
+        let _ = import::import_documents(&docs, &import::Options { environment: Some("prod".into()), ..import::Options::default() });
+    }
+
+    /// ecspresso configurations with arbitrary members (the files they name need not exist).
+    #[test]
+    fn import_never_panics_on_ecspresso_configs(v in arb_template_json(), w in arb_template_json()) {
+        import_all(vec![
+            json!({"task_definition": v.clone(), "service_definition": w.clone(), "cluster": v.clone(), "service": w.clone()}),
+            json!({"task_definition": "file.json", "service_definition": "file.json", "cluster": w, "plugins": v}),
+        ]);
     }
 
     #[test]

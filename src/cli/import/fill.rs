@@ -11,7 +11,7 @@ use super::report::{Fate, Report};
 use super::{Kind, Options, Raw, aws_cli, placeholders};
 
 /// The file name without its extensions: the default name of what a source leaves unnamed.
-fn file_stem(source: &str) -> String {
+pub(super) fn file_stem(source: &str) -> String {
     let base = source.rsplit(['/', '\\']).next().unwrap_or(source);
     let stem = base.split('.').next().unwrap_or(base);
     let stem = if stem.is_empty() || stem.starts_with('<') {
@@ -24,8 +24,13 @@ fn file_stem(source: &str) -> String {
 
 /// Substitute placeholders in every spec; what is left is ONE error listing each with its
 /// path — `${VAR}` in a command may be the container's own shell variable: a warning only.
-pub fn substitute(raws: &mut [(String, Raw)], options: &Options, report: &mut Report) {
-    let mut left = Vec::new();
+pub fn substitute(
+    raws: &mut [(String, Raw)],
+    options: &Options,
+    left: Vec<String>,
+    report: &mut Report,
+) {
+    let mut left = left;
     for (source, raw) in raws.iter_mut() {
         let mut spec = Value::Object(std::mem::take(&mut raw.spec));
         for l in placeholders::substitute(&mut spec, &options.vars, &raw.prefix) {
@@ -35,7 +40,7 @@ pub fn substitute(raws: &mut [(String, Raw)], options: &Options, report: &mut Re
                 let rel = rel.strip_prefix('.').unwrap_or(rel).to_string();
                 raw.notes.push((rel, Fate::Warned, format!("{} left as is: the container's shell expands it at run time; if it is a template placeholder, give it with --set", l.placeholder)));
             } else {
-                left.push(format!("{source}: {}: {}", l.path, l.placeholder));
+                left.push(leftover_line(source, &l));
             }
         }
         raw.spec = match spec {
@@ -59,6 +64,20 @@ pub fn substitute(raws: &mut [(String, Raw)], options: &Options, report: &mut Re
                 left.join("\n    ")
             ),
         );
+    }
+}
+
+/// One line of the placeholder error: where, what, and for a lookup the `--set` that gives it.
+pub fn leftover_line(source: &str, l: &placeholders::Leftover) -> String {
+    match &l.key {
+        Some(key) => {
+            let q = if key.contains('\'') { '"' } else { '\'' };
+            format!(
+                "{source}: {}: {} (--set {q}{key}=VALUE{q})",
+                l.path, l.placeholder
+            )
+        }
+        None => format!("{source}: {}: {}", l.path, l.placeholder),
     }
 }
 

@@ -3,14 +3,17 @@
 //! resources, with a migration report saying what became of every source field.
 //!
 //! The pipeline, one module per step: read and parse (`source`), recognise the format
-//! (`aws_cli`, `cloudformation`, `terraform`), substitute placeholders (`placeholders`), fill in
+//! (`aws_cli`, `cloudformation`, `terraform`, `copilot`; `ecspresso` expands a configuration into
+//! the files it names), substitute placeholders (`placeholders`), fill in
 //! the names deploy tools leave out, fit each spec to its CRD schema (`schema`), then check the
 //! result with the translator itself (`check`) so the output renders.
 
 pub mod aws_cli;
 pub mod check;
 pub mod cloudformation;
+pub mod copilot;
 pub mod defaults;
+pub mod ecspresso;
 pub mod fill;
 pub mod intrinsics;
 pub mod placeholders;
@@ -111,6 +114,8 @@ pub struct Options {
     pub vars: Vars,
     /// `--parameter`: CloudFormation parameter values.
     pub parameters: BTreeMap<String, String>,
+    /// `--environment`: the Copilot environment whose `environments.<env>` override applies.
+    pub environment: Option<String>,
 }
 
 /// Custom resources, and the report of what became of every source field.
@@ -163,13 +168,26 @@ pub fn import_documents(docs: &[Document], options: &Options) -> Imported {
     let mut report = Report::default();
     let mut raws: Vec<(String, Raw)> = Vec::new();
     let mut unresolved = Vec::new();
-    for doc in docs {
-        let found = if cloudformation::is_template(&doc.value) {
-            cloudformation::convert(&doc.value, &options.parameters)
-        } else if terraform::is_show_json(&doc.value) {
-            terraform::convert(&doc.value)
-        } else {
-            aws_cli::detect(&doc.value)
+    // Copilot predefines COPILOT_ENVIRONMENT_NAME for `${…}` in its manifests.
+    let mut options = options.clone();
+    if let Some(env) = options.environment.clone() {
+        options
+            .vars
+            .entry("COPILOT_ENVIRONMENT_NAME".into())
+            .or_insert(env);
+    }
+    let options = &options;
+    let plan = ecspresso::plan(docs, options, &mut report);
+    for doc in &plan.docs {
+        let found = match source::detect(doc) {
+            source::Format::CloudFormation => {
+                cloudformation::convert(&doc.value, &options.parameters)
+            }
+            source::Format::Terraform => terraform::convert(&doc.value),
+            source::Format::Copilot => copilot::convert(&doc.value, options.environment.as_deref()),
+            // Expanded by ecspresso::plan; a configuration never reaches here.
+            source::Format::Ecspresso => continue,
+            source::Format::AwsCli => aws_cli::detect(&doc.value),
         };
         match found {
             Ok(found) => {
@@ -202,10 +220,11 @@ pub fn import_documents(docs: &[Document], options: &Options) -> Imported {
             ),
         );
     }
-    fill::substitute(&mut raws, options, &mut report);
+    fill::substitute(&mut raws, options, plan.left, &mut report);
     if !report.is_ok() {
         return finish(Vec::new(), report);
     }
+    ecspresso::apply(&plan.fills, &mut raws, options);
     fill::fill_in(&mut raws, options, &mut report);
     let mut resources = Vec::new();
     let mut scopes = Vec::new();

@@ -28,6 +28,8 @@ pub struct Leftover {
     pub placeholder: String,
     /// `${VAR}` in a command: maybe the container's own shell variable, so only a note.
     pub maybe_shell: bool,
+    /// For a template lookup (`tfstate`, `ssm`, …): the `--set` key that gives its value.
+    pub key: Option<String>,
 }
 
 fn is_name(s: &str) -> bool {
@@ -44,9 +46,10 @@ fn is_upper_name(s: &str) -> bool {
 }
 
 /// One placeholder found at the start of `s`: its length and its value when known
-/// (`Err(())` = a placeholder without a value).
-fn placeholder_at(s: &str, vars: &Vars) -> Option<(usize, Result<String, ()>)> {
-    let var = |n: &str| vars.get(n).cloned().ok_or(());
+/// (`Err(key)` = a placeholder without a value; `key`, for a template lookup, is the `--set`
+/// key that gives it).
+fn placeholder_at(s: &str, vars: &Vars) -> Option<(usize, Result<String, Option<String>>)> {
+    let var = |n: &str| vars.get(n).cloned().ok_or(None);
     if let Some(rest) = s.strip_prefix("{{") {
         let end = rest.find("}}")?;
         let inner = rest[..end]
@@ -72,7 +75,7 @@ fn placeholder_at(s: &str, vars: &Vars) -> Option<(usize, Result<String, ()>)> {
         let value = match (vars.get(name), default) {
             (Some(v), _) => Ok(v.clone()),
             (None, Some(d)) => Ok(d.to_string()),
-            (None, None) => Err(()),
+            (None, None) => Err(None),
         };
         return Some((2 + end + 1, value));
     }
@@ -94,32 +97,193 @@ fn placeholder_at(s: &str, vars: &Vars) -> Option<(usize, Result<String, ()>)> {
     None
 }
 
-/// ecspresso's template functions `env` and `must_env`; anything else has no value here.
-fn go_template(inner: &str, vars: &Vars) -> Result<String, ()> {
-    let mut words = inner.splitn(2, char::is_whitespace);
-    let func = words.next().unwrap_or_default();
-    let args = go_args(words.next().unwrap_or_default());
-    match (func, args.as_slice()) {
-        ("must_env", [name]) => vars.get(name).cloned().ok_or(()),
-        ("env", [name]) => Ok(vars.get(name).cloned().unwrap_or_default()),
-        ("env", [name, default]) => Ok(vars.get(name).cloned().unwrap_or(default.clone())),
-        _ => Err(()),
+/// ecspresso's template syntax (ecspresso README, "Template syntax" and "Plugins",
+/// https://github.com/kayac/ecspresso): Go text/template actions with pipelines and
+/// parenthesised calls, and the functions ecspresso documents — `env NAME [DEFAULT]`,
+/// `must_env NAME`, `json_escape`, and the lookups of its plugins, `tfstate ADDRESS`,
+/// `tfstatef FORMAT ARGS…`, `cfn_output STACK KEY`, `cfn_export NAME`, `ssm NAME [INDEX]` and
+/// `secretsmanager_arn NAME` (with any `func_prefix`, e.g. `first_tfstate`). Lookups need AWS, so
+/// their values come from `--set` under the key `FUNC:ARGS` (`tfstate:aws_subnet.a.id`,
+/// `cfn_output:Stack:Key`, `ssm:/path` — a StringList's whole value, `INDEX` picks an item).
+/// Anything else (`if`, `range`, `.Env`) has no value here.
+fn go_template(inner: &str, vars: &Vars) -> Result<String, Option<String>> {
+    let tokens = go_tokens(inner).ok_or(None)?;
+    let mut pos = 0;
+    let v = go_pipeline(&tokens, &mut pos, vars)?;
+    if pos == tokens.len() {
+        Ok(v)
+    } else {
+        Err(None)
     }
 }
 
-/// Go string literals: `a` and "a", space separated.
-fn go_args(s: &str) -> Vec<String> {
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    Word(String),
+    Str(String),
+    Open,
+    Close,
+    Pipe,
+}
+
+fn go_tokens(s: &str) -> Option<Vec<Tok>> {
     let mut out = Vec::new();
-    let mut rest = s.trim();
-    while let Some(q) = rest.chars().next().filter(|c| *c == '`' || *c == '"') {
-        let Some(end) = rest[1..].find(q) else { break };
-        out.push(rest[1..1 + end].to_string());
-        rest = rest[1 + end + 1..].trim_start();
+    let mut chars = s.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        match c {
+            c if c.is_whitespace() => {
+                chars.next();
+            }
+            '(' | ')' | '|' => {
+                chars.next();
+                out.push(match c {
+                    '(' => Tok::Open,
+                    ')' => Tok::Close,
+                    _ => Tok::Pipe,
+                });
+            }
+            '`' => {
+                chars.next();
+                let mut lit = String::new();
+                loop {
+                    match chars.next()? {
+                        '`' => break,
+                        ch => lit.push(ch),
+                    }
+                }
+                out.push(Tok::Str(lit));
+            }
+            '"' => {
+                chars.next();
+                let mut lit = String::new();
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '\\' => match chars.next()? {
+                            'n' => lit.push('\n'),
+                            't' => lit.push('\t'),
+                            ch => lit.push(ch),
+                        },
+                        ch => lit.push(ch),
+                    }
+                }
+                out.push(Tok::Str(lit));
+            }
+            _ => {
+                let mut word = String::new();
+                while let Some(&ch) = chars.peek() {
+                    if ch.is_whitespace() || matches!(ch, '(' | ')' | '|' | '`' | '"') {
+                        break;
+                    }
+                    word.push(ch);
+                    chars.next();
+                }
+                out.push(Tok::Word(word));
+            }
+        }
     }
-    if !rest.is_empty() {
-        out.push(rest.to_string()); // not a literal: makes the call unknown
+    Some(out)
+}
+
+/// `command ('|' command)*`: each command's value is the last argument of the next.
+fn go_pipeline(t: &[Tok], pos: &mut usize, vars: &Vars) -> Result<String, Option<String>> {
+    let mut value = go_command(t, pos, vars, None)?;
+    while t.get(*pos) == Some(&Tok::Pipe) {
+        *pos += 1;
+        value = go_command(t, pos, vars, Some(value))?;
     }
-    out
+    Ok(value)
+}
+
+fn go_command(
+    t: &[Tok],
+    pos: &mut usize,
+    vars: &Vars,
+    piped: Option<String>,
+) -> Result<String, Option<String>> {
+    let func = match t.get(*pos) {
+        Some(Tok::Word(w)) if w.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) => {
+            *pos += 1;
+            w.clone()
+        }
+        // A literal alone (or a parenthesised pipeline) is its own value.
+        Some(_) if piped.is_none() => return go_arg(t, pos, vars),
+        _ => return Err(None),
+    };
+    let mut args = Vec::new();
+    while !matches!(t.get(*pos), None | Some(Tok::Pipe) | Some(Tok::Close)) {
+        args.push(go_arg(t, pos, vars)?);
+    }
+    args.extend(piped);
+    go_call(&func, &args, vars)
+}
+
+fn go_arg(t: &[Tok], pos: &mut usize, vars: &Vars) -> Result<String, Option<String>> {
+    let tok = t.get(*pos).cloned().ok_or(None)?;
+    *pos += 1;
+    match tok {
+        Tok::Str(s) => Ok(s),
+        // Numbers (ssm's index); words that are not literals make the action unknown.
+        Tok::Word(w) if w.parse::<f64>().is_ok() => Ok(w),
+        Tok::Open => {
+            let v = go_pipeline(t, pos, vars)?;
+            if t.get(*pos) != Some(&Tok::Close) {
+                return Err(None);
+            }
+            *pos += 1;
+            Ok(v)
+        }
+        _ => Err(None),
+    }
+}
+
+/// A lookup's value from `--set KEY=VALUE`, or the key to give.
+fn lookup(key: String, vars: &Vars) -> Result<String, Option<String>> {
+    vars.get(&key).cloned().ok_or(Some(key))
+}
+
+fn go_call(func: &str, args: &[String], vars: &Vars) -> Result<String, Option<String>> {
+    // Plugin functions may carry a func_prefix (ecspresso README, "Multiple tfstate support").
+    let base = [
+        "tfstatef",
+        "tfstate",
+        "cfn_output",
+        "cfn_export",
+        "ssm",
+        "secretsmanager_arn",
+    ]
+    .into_iter()
+    .find(|b| func.ends_with(b));
+    match (func, args) {
+        ("must_env", [name]) => vars.get(name).cloned().ok_or(None),
+        ("env", [name]) => Ok(vars.get(name).cloned().unwrap_or_default()),
+        ("env", [name, default]) => Ok(vars.get(name).cloned().unwrap_or(default.clone())),
+        // ecspresso renders the text before parsing it, so json_escape keeps a value intact
+        // inside a JSON string; here the value goes into the parsed string itself: as is.
+        ("json_escape", [v]) => Ok(v.clone()),
+        _ => match (base, args) {
+            (Some("tfstate"), [addr]) => lookup(format!("{func}:{addr}"), vars),
+            (Some("tfstatef"), [fmt, rest @ ..]) => {
+                let mut addr = fmt.clone();
+                for a in rest {
+                    addr = addr.replacen("%s", a, 1);
+                }
+                let prefix = &func[..func.len() - "tfstatef".len()];
+                lookup(format!("{prefix}tfstate:{addr}"), vars)
+            }
+            (Some("cfn_output"), [stack, key]) => lookup(format!("{func}:{stack}:{key}"), vars),
+            (Some("cfn_export" | "secretsmanager_arn"), [name]) => {
+                lookup(format!("{func}:{name}"), vars)
+            }
+            (Some("ssm"), [name]) => lookup(format!("{func}:{name}"), vars),
+            (Some("ssm"), [name, index]) => {
+                let all = lookup(format!("{func}:{name}"), vars)?;
+                let i: usize = index.parse().map_err(|_| None)?;
+                all.split(',').nth(i).map(str::to_string).ok_or(None)
+            }
+            _ => Err(None),
+        },
+    }
 }
 
 /// `--env-file` content: `VAR=value` lines, `#` comments, an optional `export `, values
@@ -156,7 +320,7 @@ fn substitute_str(s: &str, vars: &Vars, path: &str, left: &mut Vec<Leftover>) ->
                 out.push_str(&v);
                 i += len;
             }
-            Some((len, Err(()))) => {
+            Some((len, Err(key))) => {
                 let placeholder = rest[..len].to_string();
                 let maybe_shell = placeholder.starts_with("${")
                     && (path.contains(".command[")
@@ -167,6 +331,7 @@ fn substitute_str(s: &str, vars: &Vars, path: &str, left: &mut Vec<Leftover>) ->
                     path: path.to_string(),
                     placeholder: placeholder.clone(),
                     maybe_shell,
+                    key,
                 });
                 out.push_str(&placeholder);
                 i += len;
@@ -257,7 +422,11 @@ fn quote_bare_yaml(text: &str) -> String {
             continue;
         };
         let before = line[..start].trim_end();
-        let bare = before.is_empty() || before.ends_with(':') || before.ends_with('-');
+        // Bare: a mapping value or a list item, not the middle of a quoted or plain scalar
+        // (`cluster: 'app-{{ … }}'` is already a string).
+        let quoted = before.matches('\'').count() % 2 == 1 || before.matches('"').count() % 2 == 1;
+        let item = before == "-" || before.ends_with(" -");
+        let bare = !quoted && (before.is_empty() || before.ends_with(':') || item);
         let (body, eol) = match line.strip_suffix('\n') {
             Some(b) => (b, "\n"),
             None => (line, ""),
@@ -330,6 +499,53 @@ mod tests {
         );
     }
 
+    /// ecspresso README, "Template syntax" and "Plugins" (https://github.com/kayac/ecspresso).
+    #[test]
+    fn ecspresso_template_functions_pipelines_and_lookups() {
+        let vars = vars(&[
+            ("SERVICE", "api"),
+            ("J", "{\"a\": 1}"),
+            ("tfstate:aws_subnet.ecs['api'].id", "subnet-1"),
+            ("first_tfstate:aws_s3_bucket.main.arn", "arn:aws:s3:::b"),
+            ("ssm:/list", "a,b,c"),
+            ("cfn_output:Stack:Key", "out"),
+        ]);
+        let mut v = json!({
+            "a": "{{ tfstatef `aws_subnet.ecs['%s'].id` (must_env `SERVICE`) }}",
+            "b": "{{ must_env `J` | json_escape }}",
+            "c": "{{ ssm `/list` 2 }}",
+            "d": "{{ first_tfstate `aws_s3_bucket.main.arn` }}",
+            "e": "{{ cfn_output `Stack` `Key` }}",
+            "f": "{{ env \"NOPE\" \"dflt\" }}",
+            "g": "{{ secretsmanager_arn `db` }}",
+            "h": "{{ if .X }}y{{ end }}",
+        });
+        let left = substitute(&mut v, &vars, "");
+        assert_eq!(
+            (&v["a"], &v["b"], &v["c"], &v["d"], &v["e"], &v["f"]),
+            (
+                &json!("subnet-1"),
+                &json!("{\"a\": 1}"),
+                &json!("c"),
+                &json!("arn:aws:s3:::b"),
+                &json!("out"),
+                &json!("dflt")
+            )
+        );
+        let keys: Vec<_> = left
+            .iter()
+            .map(|l| (l.path.as_str(), l.key.as_deref()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("g", Some("secretsmanager_arn:db")),
+                ("h", None),
+                ("h", None)
+            ]
+        );
+    }
+
     #[test]
     fn bare_placeholders_are_quoted_so_templates_parse() {
         let t = quote_bare("{\"cpu\": {{ must_env `CPU` }}, \"s\": \"{{ x }}\", \"n\": ${N}}");
@@ -339,5 +555,11 @@ mod tests {
         );
         let y = quote_bare("cpu: {{ must_env `CPU` }}\nimage: \"{{ env `I` }}\"\n");
         assert_eq!(y, "cpu: '{{ must_env `CPU` }}'\nimage: \"{{ env `I` }}\"\n");
+        // Inside a scalar that ends in '-' it is part of that scalar, not a list item.
+        let y = quote_bare("cluster: 'app-{{ must_env `ENV` }}'\nlist:\n  - {{ env `A` }}\n");
+        assert_eq!(
+            y,
+            "cluster: 'app-{{ must_env `ENV` }}'\nlist:\n  - '{{ env `A` }}'\n"
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! Reading what `import` is given: a file, a directory (every .json/.yaml/.yml/.template
-//! file, as one input), or `-` for standard input. Templates parse before substitution (bare
+//! file, and each `<service>/manifest.yml` of a Copilot workspace, as one input), or `-` for
+//! standard input — and recognising what each document is
+//! (`detect`). Templates parse before substitution (bare
 //! placeholders are quoted, see `placeholders::quote_bare`), and YAML's CloudFormation short
 //! forms (`!Ref`, `!Sub`, `!GetAtt`, …) become the long forms (`{"Ref": …}`, `{"Fn::Sub": …}`).
 
@@ -10,6 +12,89 @@ use serde_json::{Map, Value};
 use super::super::manifest::Document;
 use super::placeholders::quote_bare;
 
+/// The formats `import` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// A CloudFormation or CDK-synthesized template.
+    CloudFormation,
+    /// `terraform show -json` output.
+    Terraform,
+    /// An ecspresso configuration file naming a service and a task definition file.
+    Ecspresso,
+    /// An AWS Copilot workload manifest.
+    Copilot,
+    /// AWS CLI/API JSON: a task definition, service, task or cluster, or describe output.
+    AwsCli,
+}
+
+/// What one document is.
+pub fn detect(doc: &Document) -> Format {
+    let v = &doc.value;
+    if super::cloudformation::is_template(v) {
+        Format::CloudFormation
+    } else if super::terraform::is_show_json(v) {
+        Format::Terraform
+    } else if is_ecspresso_config(v, &doc.source) {
+        Format::Ecspresso
+    } else if is_copilot_manifest(v) {
+        Format::Copilot
+    } else {
+        Format::AwsCli
+    }
+}
+
+/// The names ecspresso looks for (ecspresso README, "Configuration file": YAML, JSON or
+/// Jsonnet; `ecspresso.yml` is what `ecspresso init` writes and `--config` defaults to).
+pub const ECSPRESSO_CONFIGS: [&str; 4] = [
+    "ecspresso.yml",
+    "ecspresso.yaml",
+    "ecspresso.json",
+    "ecspresso.jsonnet",
+];
+
+/// An ecspresso configuration: named like one, or an object naming a `task_definition` or a
+/// `service_definition` file (ecspresso's Config: region, cluster, service,
+/// service_definition, task_definition, timeout, plugins, …) and no task definition members.
+pub fn is_ecspresso_config(v: &Value, source: &str) -> bool {
+    let Some(m) = v.as_object() else { return false };
+    let base = source.rsplit(['/', '\\']).next().unwrap_or(source);
+    if ECSPRESSO_CONFIGS.contains(&base) {
+        return true;
+    }
+    !m.contains_key("containerDefinitions")
+        && ["task_definition", "service_definition"]
+            .iter()
+            .any(|k| m.get(*k).is_some_and(Value::is_string))
+}
+
+/// The workload types of an AWS Copilot manifest (Copilot manifest reference,
+/// https://aws.github.io/copilot-cli/docs/manifest/overview/), and `Environment`.
+pub const COPILOT_TYPES: [&str; 7] = [
+    "Load Balanced Web Service",
+    "Backend Service",
+    "Worker Service",
+    "Request-Driven Web Service",
+    "Scheduled Job",
+    "Static Site",
+    "Environment",
+];
+
+/// An AWS Copilot manifest: its `type` is one of Copilot's.
+pub fn is_copilot_manifest(v: &Value) -> bool {
+    v.get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| COPILOT_TYPES.contains(&t))
+}
+
+/// The error for a Jsonnet file: no well-kept Rust crate evaluates Jsonnet with ecspresso's
+/// native functions, so it is rendered first.
+pub fn jsonnet_unsupported(path: &str) -> String {
+    format!(
+        "{path}: Jsonnet is not supported by import: render it to JSON first, e.g. `jsonnet {path} > {json}` (or `ecspresso render config|servicedef|taskdef` when it calls ecspresso's std.native functions such as must_env), and import the JSON",
+        json = path.strip_suffix(".jsonnet").unwrap_or(path).to_string() + ".json"
+    )
+}
+
 /// Every document of `path`.
 pub fn read(path: &str) -> Result<Vec<Document>, String> {
     if path == "-" {
@@ -19,7 +104,14 @@ pub fn read(path: &str) -> Result<Vec<Document>, String> {
         return parse(&text, "<stdin>");
     }
     let p = Path::new(path);
+    if path.ends_with(".jsonnet") {
+        return Err(jsonnet_unsupported(path));
+    }
     if p.is_dir() {
+        let jsonnet = p.join("ecspresso.jsonnet");
+        if jsonnet.is_file() {
+            return Err(jsonnet_unsupported(&jsonnet.display().to_string()));
+        }
         let mut files: Vec<_> = std::fs::read_dir(p)
             .map_err(|e| format!("{path}: {e}"))?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -29,6 +121,15 @@ pub fn read(path: &str) -> Result<Vec<Document>, String> {
                     .is_some_and(|e| matches!(e, "yaml" | "yml" | "json" | "template"))
             })
             .collect();
+        // A Copilot workspace (`copilot/`): each service's `<name>/manifest.yml`; environment
+        // manifests (`environments/<env>/manifest.yml`) hold nothing to run (Copilot manifest
+        // reference, overview).
+        for sub in std::fs::read_dir(p).into_iter().flatten().flatten() {
+            let manifest = sub.path().join("manifest.yml");
+            if sub.file_name() != "environments" && manifest.is_file() {
+                files.push(manifest);
+            }
+        }
         files.sort();
         let mut docs = Vec::new();
         for f in files {
