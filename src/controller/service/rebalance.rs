@@ -12,7 +12,7 @@
 //!    `translate::zones`); once it is Ready the Deployment returns to desiredCount and the
 //!    ReplicaSet removes the marked pod (the lowest deletion cost goes first). Without that room,
 //!    the marked pod is deleted first when minimumHealthyPercent allows one task fewer;
-//! 3. if the new task landed in the same zone again (no capacity in the emptiest one), the mark
+//! 3. if the new task landed in the fullest zone again (no capacity elsewhere), the mark
 //!    is taken back, the extra task goes, and the state is PLACEMENT_FAILED until the tasks or the
 //!    zones change.
 //!
@@ -34,8 +34,8 @@ use crate::translate::names;
 use crate::translate::rollout::{max_tasks, min_healthy_tasks};
 use crate::translate::zones::ZONE_LABEL;
 
-/// Annotation on the pod being moved: `FROM>TO:N`, the zones and the task count of TO when the
-/// move started (to tell whether the new task landed where it should).
+/// Annotation on the pod being moved: `FROM>TO:N`, the zones and the task count of FROM when
+/// the move started (to tell whether the new task landed outside the fullest zone).
 pub const MOVING: &str = "ecs-operator.io/rebalancing-move";
 /// Kubernetes' ReplicaSet scale-down order: the lowest cost goes first.
 const DELETION_COST: &str = "controller.kubernetes.io/pod-deletion-cost";
@@ -126,10 +126,11 @@ pub fn decide(v: &View) -> Step {
         if m.terminating {
             return Step::Idle;
         }
-        let (_, to, before) = parse_move(m.moving.as_deref().unwrap_or_default());
+        let (from, to, before) = parse_move(m.moving.as_deref().unwrap_or_default());
         if live.iter().filter(|t| t.ready).count() as i32 > v.desired {
-            let now = per_zone(v).get(&to).copied().unwrap_or(0);
-            return if now > before {
+            // The scheduler may pick another zone as empty as TO: any zone but FROM will do.
+            let now = per_zone(v).get(&from).copied().unwrap_or(0);
+            return if now <= before {
                 Step::Stop {
                     pod: m.name.clone(),
                     zone: m.zone.clone().unwrap_or_default(),
@@ -375,7 +376,7 @@ pub async fn act(ctx: &Context, svc: &Service, v: &View, step: &Step) -> Result<
             to,
             surge,
         } => {
-            let before = per_zone(v).get(to).copied().unwrap_or(0);
+            let before = per_zone(v).get(from).copied().unwrap_or(0);
             let patch = serde_json::json!({"metadata": {"annotations": {
                 MOVING: format!("{from}>{to}:{before}"),
                 DELETION_COST: i32::MIN.to_string(),
@@ -489,7 +490,7 @@ mod tests {
     #[test]
     fn the_surge_task_must_be_ready_in_the_target_zone_before_the_marked_one_stops() {
         let mut marked = task("a2", "a");
-        marked.moving = Some("a>b:0".into());
+        marked.moving = Some("a>b:2".into());
         let mut v = view(vec![task("a1", "a"), marked.clone()], &["a", "b"]);
         assert_eq!(decide(&v), Step::Surge);
         let mut extra = task("b9", "b");
@@ -497,6 +498,16 @@ mod tests {
         v.tasks.push(extra.clone());
         assert_eq!(decide(&v), Step::Surge);
         v.tasks.last_mut().unwrap().ready = true;
+        assert_eq!(
+            decide(&v),
+            Step::Stop {
+                pod: "a2".into(),
+                zone: "a".into()
+            }
+        );
+        // Landed in another zone as empty as b: fine too.
+        v.zones.insert("c".into());
+        v.tasks.last_mut().unwrap().zone = Some("c".into());
         assert_eq!(
             decide(&v),
             Step::Stop {
