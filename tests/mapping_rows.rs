@@ -155,8 +155,15 @@ fn health_check_becomes_probes() {
     );
     let c = container(&o, "app");
     assert_eq!(c["readinessProbe"]["exec"]["command"], json!(["/ok"]));
-    assert_eq!(c["livenessProbe"]["periodSeconds"], 10);
-    assert_eq!(c["startupProbe"]["failureThreshold"], 4);
+    assert_eq!(c["readinessProbe"]["periodSeconds"], 10);
+    assert_eq!(c["readinessProbe"]["failureThreshold"], 2);
+    // The service scheduler replaces an unhealthy task (HealthCheck, ECS API model): no probe
+    // restarts the container in place; the controller judges it after startPeriod + 2 × 10 s.
+    assert!(c.get("livenessProbe").is_none() && c.get("startupProbe").is_none());
+    assert_eq!(
+        object(&o, "Deployment")["spec"]["template"]["metadata"]["annotations"]["ecs-operator.io/health-checked-containers"],
+        "app:40"
+    );
 }
 
 #[test]

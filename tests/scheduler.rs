@@ -589,3 +589,128 @@ spec:
     );
     ns.cleanup().await;
 }
+
+/// Issue 8 item 2; HealthCheck (ECS API model): "for tasks that are part of a service, if the
+/// task reports as unhealthy then the task will be stopped and the service scheduler will
+/// replace it" — a new task, not the container restarted in place; DeploymentCircuitBreaker:
+/// tasks that fail health checks are failed tasks. The essential check (interval 5 s, retries
+/// 1: UNHEALTHY 5 s after start) never passes: KWOK keeps every container running and unready
+/// (`ecs-operator.io/simulate: unready`).
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn an_unhealthy_service_task_is_stopped_and_replaced_and_trips_the_breaker() {
+    let ns = TestNamespace::new("sched-unhealthy").await;
+    apply_yaml(
+        &ns.name,
+        &format!(
+            r#"
+apiVersion: ecs-operator.io/v1alpha1
+kind: TaskDefinition
+metadata: {{name: sick}}
+spec:
+  family: sick
+  containerDefinitions:
+  - name: app
+    image: busybox
+    memory: 32
+    healthCheck: {{command: [CMD-SHELL, "exit 1"], interval: 5, retries: 1, timeout: 2}}
+  kubernetes:
+    annotations: {{ecs-operator.io/simulate: unready}}
+---
+{}"#,
+            service(
+                "sick",
+                1,
+                100,
+                "  kubernetes: {minReadySeconds: 0}\n",
+            )
+            .replace(
+                "minimumHealthyPercent: 100}",
+                "minimumHealthyPercent: 100, deploymentCircuitBreaker: {enable: true, rollback: false}}"
+            )
+        ),
+    );
+    let first = wait_for(
+        Duration::from_secs(60),
+        "the first task running",
+        || async { live_pods(&ns, "sick").await.into_iter().next() },
+    )
+    .await
+    .0;
+    let pod = ns.api::<Pod>().get(&first).await.unwrap();
+    let app = pod.spec.as_ref().unwrap().containers[0].clone();
+    assert!(app.readiness_probe.is_some(), "readiness carries the check");
+    assert!(
+        app.liveness_probe.is_none() && app.startup_probe.is_none(),
+        "no probe restarts the container in place"
+    );
+    let started = Instant::now();
+    wait_for(
+        Duration::from_secs(60),
+        "the first task stopped",
+        || async {
+            let gone = match ns.api::<Pod>().get(&first).await {
+                Ok(p) => p.metadata.deletion_timestamp.is_some(),
+                Err(_) => true,
+            };
+            gone.then_some(())
+        },
+    )
+    .await;
+    println!(
+        "FIGURE an unhealthy service task (UNHEALTHY 5 s after start) was stopped {:.1}s after it was first seen running",
+        started.elapsed().as_secs_f64()
+    );
+    let replacement = wait_for(Duration::from_secs(60), "a replacement task", || async {
+        live_pods(&ns, "sick")
+            .await
+            .into_iter()
+            .find(|p| p.0 != first)
+    })
+    .await;
+    assert_ne!(
+        replacement.0, first,
+        "a new task, not the old one restarted"
+    );
+    let st = wait_for(Duration::from_secs(30), "the service event", || async {
+        let st = svc_status(&ns, "sick").await?;
+        st.events
+            .iter()
+            .any(|e| {
+                e.message
+                    == format!("(service sick) has stopped 1 running tasks: (task {first}). Reason: Task failed container health checks.")
+            })
+            .then_some(st)
+    })
+    .await;
+    assert!(st.deployments[0].failed_tasks >= 1, "{st:?}");
+    let events = ns
+        .api::<Event>()
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(
+        events
+            .items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("TaskUnhealthy")
+                && e.message.as_deref().unwrap_or_default().contains(&first)),
+        "a TaskUnhealthy Event names {first}"
+    );
+    // Three failed tasks (the threshold's floor of 3 for one desired task) fail the deployment.
+    let st = wait_for(
+        Duration::from_secs(120),
+        "the deployment FAILED",
+        || async {
+            let st = svc_status(&ns, "sick").await?;
+            (st.deployments.first()?.rollout_state.as_deref() == Some("FAILED")).then_some(st)
+        },
+    )
+    .await;
+    println!(
+        "FIGURE circuit breaker tripped by unhealthy tasks after {:.1}s ({} failed tasks)",
+        started.elapsed().as_secs_f64(),
+        st.deployments[0].failed_tasks
+    );
+    ns.cleanup().await;
+}

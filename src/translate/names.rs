@@ -27,7 +27,9 @@ pub const ROLLOUT_WAVE: &str = "ecs-operator.io/rollout-wave";
 /// Annotation: names of the essential containers of a pod.
 pub const ESSENTIAL: &str = "ecs-operator.io/essential-containers";
 /// Annotation: the essential containers whose health check (a readiness probe) decides the
-/// task's health; none means ECS's 40-second rule applies (DeploymentConfiguration.minimumHealthyPercent).
+/// task's health, each as `name:seconds` with the seconds after its start before a failing check
+/// makes it UNHEALTHY (`translate::probes::grace_seconds`); none means ECS's 40-second rule
+/// applies (DeploymentConfiguration.minimumHealthyPercent).
 pub const HEALTH_CHECKED: &str = "ecs-operator.io/health-checked-containers";
 
 /// Annotation on a service's Deployment: ENABLED when the controller rebalances its tasks

@@ -86,7 +86,11 @@ pub fn pod_template(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) 
                 report,
             );
             if role.essential && p.readiness.is_some() {
-                health_checked.push(c.name.clone());
+                health_checked.push(format!(
+                    "{}:{}",
+                    c.name,
+                    probes::grace_seconds(check, ctx.grace_seconds)
+                ));
             }
             c.readiness_probe = p.readiness;
             c.liveness_probe = p.liveness;

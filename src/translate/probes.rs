@@ -1,6 +1,7 @@
-//! ECS `healthCheck` to Kubernetes probes: exec readiness and liveness with ECS timing
-//! (interval 30, timeout 5, retries 3), a startup probe that tolerates `startPeriod` and the
-//! service's `healthCheckGracePeriodSeconds`, and per-probe overrides from `spec.kubernetes`.
+//! ECS `healthCheck` to Kubernetes probes: an exec readiness probe with ECS timing (interval 30,
+//! timeout 5, retries 3) that reports health, a startup probe only where a container gates
+//! HEALTHY dependents, per-probe overrides from `spec.kubernetes`, and the grace after which a
+//! failing check is UNHEALTHY (the Service controller replaces such a task, as ECS does).
 
 use k8s_openapi::api::core::v1::{ExecAction, Probe};
 
@@ -78,9 +79,10 @@ pub struct HealthRole {
 /// The probes of one container in its role: [`probes`], then only what ECS's rules let act.
 /// - a non-essential container gets no readiness or liveness probe (its health never makes
 ///   the task unhealthy), only the startup probe that holds its HEALTHY dependents back;
-/// - a standalone Task's containers get no liveness probe (nothing restarts or stops an
-///   unhealthy standalone task) and main containers no startup probe (its failure would kill
-///   the container and stop the task); readiness stays, to report health.
+/// - an essential container gets readiness only (plus a startup probe when it gates HEALTHY
+///   dependents): no liveness probe, in a standalone Task (nothing restarts or stops an
+///   unhealthy standalone task) or in a Service (the service scheduler replaces the whole
+///   task, see below); readiness reports health.
 pub fn for_container(
     check: &HealthCheck,
     role: HealthRole,
@@ -107,13 +109,36 @@ pub fn for_container(
             ..Probes::default()
         };
     }
-    if !role.replaced_when_unhealthy {
+    // Neither a standalone Task nor a Service restarts an unhealthy container in place: a
+    // standalone task "will continue its lifecycle regardless of its health status", and "for
+    // tasks that are part of a service, if the task reports as unhealthy then the task will be
+    // stopped and the service scheduler will replace it" (HealthCheck, ECS API model) — the
+    // Service controller does that from readiness (`controller::service::unhealthy`), after
+    // the grace [`grace_seconds`] gives. A liveness probe or a main container's startup probe
+    // would kill the container instead, so neither is set, unless `spec.kubernetes.probes`
+    // asks for a liveness probe by name (an explicit opt-in to Kubernetes' restart in place).
+    let liveness_asked = role.replaced_when_unhealthy
+        && overrides
+            .and_then(|o| o.liveness.as_ref())
+            .is_some_and(|l| l.disabled != Some(true));
+    if !liveness_asked {
         p.liveness = None;
-        if !role.gates_dependents {
-            p.startup = None;
-        }
+    }
+    if !role.gates_dependents {
+        p.startup = None;
     }
     p
+}
+
+/// Seconds after a container starts before a failing check makes it UNHEALTHY: failures
+/// inside `startPeriod` "will not be counted toward the maximum number of retries"
+/// (HealthCheck.startPeriod), the service scheduler "ignores unhealthy ... container health
+/// checks" for `healthCheckGracePeriodSeconds` after a task has first started
+/// (Service.healthCheckGracePeriodSeconds), and then it takes `retries` failures `interval`
+/// seconds apart (HealthCheck defaults 30 s and 3).
+pub fn grace_seconds(check: &HealthCheck, service_grace: i32) -> i32 {
+    let tolerance = check.start_period.unwrap_or(0).max(service_grace).max(0);
+    tolerance + check.interval.unwrap_or(INTERVAL).max(1) * check.retries.unwrap_or(RETRIES).max(1)
 }
 
 /// Probes for a container's health check. `grace_seconds` is the service's
@@ -291,5 +316,62 @@ mod tests {
         let p = probes(&check(&["CMD", "x"]), 0, Some(&o), "hc", &mut r);
         assert!(p.liveness.is_none());
         assert_eq!(p.readiness.unwrap().period_seconds, Some(5));
+    }
+
+    fn role(essential: bool, service: bool) -> HealthRole {
+        HealthRole {
+            essential,
+            gates_dependents: false,
+            replaced_when_unhealthy: service,
+        }
+    }
+
+    /// HealthCheck (ECS API model): "for tasks that are part of a service, if the task reports
+    /// as unhealthy then the task will be stopped and the service scheduler will replace it";
+    /// a standalone task "will continue its lifecycle regardless of its health status". Neither
+    /// restarts the container in place: readiness only, no liveness, no startup probe.
+    #[test]
+    fn healthcheck_service_and_standalone_tasks_get_readiness_only() {
+        let mut h = check(&["CMD", "x"]);
+        h.start_period = Some(60);
+        for service in [true, false] {
+            let mut r = Report::default();
+            let p = for_container(&h, role(true, service), 30, None, "hc", &mut r);
+            assert!(p.readiness.is_some(), "service={service}");
+            assert!(p.liveness.is_none(), "service={service}");
+            assert!(p.startup.is_none(), "service={service}");
+        }
+    }
+
+    /// An explicit liveness override in `spec.kubernetes.probes` opts a Service's container
+    /// into Kubernetes' restart in place (a documented difference from ECS).
+    #[test]
+    fn a_named_liveness_override_keeps_liveness_in_a_service_only() {
+        let o = ProbeOverrides {
+            liveness: Some(ProbeOverride {
+                period_seconds: Some(7),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut r = Report::default();
+        let h = check(&["CMD", "x"]);
+        let p = for_container(&h, role(true, true), 0, Some(&o), "hc", &mut r);
+        assert_eq!(p.liveness.unwrap().period_seconds, Some(7));
+        let p = for_container(&h, role(true, false), 0, Some(&o), "hc", &mut r);
+        assert!(p.liveness.is_none());
+    }
+
+    /// HealthCheck.startPeriod and Service.healthCheckGracePeriodSeconds (ECS API model):
+    /// failures inside the longer of the two do not count; then `retries` × `interval`.
+    #[test]
+    fn healthcheck_grace_is_the_longer_tolerance_plus_retries_times_interval() {
+        let mut h = check(&["CMD", "x"]);
+        assert_eq!(grace_seconds(&h, 0), 90, "defaults: 30 s × 3");
+        h.interval = Some(5);
+        h.retries = Some(2);
+        h.start_period = Some(20);
+        assert_eq!(grace_seconds(&h, 0), 30);
+        assert_eq!(grace_seconds(&h, 60), 70);
     }
 }

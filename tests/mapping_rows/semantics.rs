@@ -68,7 +68,8 @@ fn healthcheck_shape_non_essential_checks_set_no_probe_but_still_gate_healthy_de
 /// HealthCheck (ECS API model): "If a task is run manually, and not as part of a service,
 /// the task will continue its lifecycle regardless of its health status" — no liveness probe
 /// and no startup probe that could kill an essential container; readiness reports health.
-/// A Service's task is replaced when unhealthy: its liveness probe stays.
+/// A Service's task is replaced when unhealthy, by the controller, not restarted in place: no
+/// liveness probe either.
 #[test]
 fn healthcheck_shape_standalone_tasks_continue_regardless_of_health() {
     let td = json!({"containerDefinitions": [{"healthCheck": {"command": ["CMD", "/ok"], "startPeriod": 30}}]});
@@ -82,10 +83,10 @@ fn healthcheck_shape_standalone_tasks_continue_regardless_of_health() {
     assert!(c["readinessProbe"].is_object());
     assert_eq!(
         pod["metadata"]["annotations"]["ecs-operator.io/health-checked-containers"],
-        "app"
+        "app:120"
     );
     let svc = service_row(td, json!({}));
-    assert!(container(&svc, "app")["livenessProbe"].is_object());
+    assert!(container(&svc, "app").get("livenessProbe").is_none());
 }
 
 /// HealthCheck.command (ECS API model) must start with CMD or CMD-SHELL; Docker ignores any

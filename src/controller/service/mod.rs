@@ -4,7 +4,8 @@
 //! besides [`status`] that talks to the API server) → [`observe`] (pods and workloads as the
 //! caches see them: pure) → [`status`] (computed, written only when it changed, Events).
 //! A steady service that spreads across zones also goes through [`rebalance`] before apply, and
-//! a service split over capacity providers through [`waves`].
+//! a service split over capacity providers through [`waves`]; after observe, [`unhealthy`]
+//! stops the tasks whose essential health check failed, for the scheduler to replace.
 //! A reconcile that finds nothing to change makes no API request.
 
 pub mod apply;
@@ -13,6 +14,7 @@ pub mod observe;
 pub mod rebalance;
 pub mod resolve;
 pub mod status;
+pub mod unhealthy;
 pub mod waves;
 
 use std::sync::Arc;
@@ -67,6 +69,11 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
     }
     let applied = apply::apply(&ctx, &owner, built.children).await?;
     let mut seen = observe::observe(&ctx.caches, &svc, &resolved, &built.shape, &applied);
+    let pods = observe::selected(&ctx.caches, &ns, &built.shape.selector);
+    let sick = unhealthy::find(&pods, seen.now);
+    seen.replaced_unhealthy =
+        unhealthy::stop(&ctx, &svc, &pods, &sick, &resolved.effective.family).await?;
+    seen.recheck_after = sick.recheck_after;
     if let Some(v) = &zones {
         seen.rebalancing = !matches!(step, rebalance::Step::Idle | rebalance::Step::Balanced)
             || v.tasks.iter().any(|t| t.moving.is_some());

@@ -88,6 +88,8 @@ pub fn observe(
         now: k8s_openapi::jiff::Timestamp::now(),
         rebalancing: false,
         rebalance: Vec::new(),
+        replaced_unhealthy: Vec::new(),
+        recheck_after: None,
     }
 }
 
@@ -163,6 +165,7 @@ pub fn pod_view(p: &Pod, family: &str) -> PodView {
         failures += 1;
     }
     PodView {
+        name: p.name_any(),
         task_definition: format!("{family}:{revision}"),
         ready,
         terminating: p.metadata.deletion_timestamp.is_some(),

@@ -30,6 +30,7 @@ pub async fn write(ctx: &Context, svc: &Service, inputs: Inputs) -> Result<Actio
         .and_then(|d| d.rollout_state.as_deref())
         == Some("IN_PROGRESS");
     let rolling_back = notices.iter().any(|n| n.reason == "RollingBack");
+    let recheck = inputs.recheck_after;
     apply::status(ctx, &api, &svc.name_any(), svc.status.as_ref(), &status).await?;
     for n in notices {
         events::publish(ctx, svc, n.warning, n.reason, n.message).await;
@@ -39,7 +40,10 @@ pub async fn write(ctx: &Context, svc: &Service, inputs: Inputs) -> Result<Actio
         Action::requeue(Duration::from_millis(100))
     } else if in_progress {
         // Pod changes wake us too; this covers the rollout deadline.
-        Action::requeue(Duration::from_secs(10))
+        Action::requeue(recheck.map_or(Duration::from_secs(10), |r| r.min(Duration::from_secs(10))))
+    } else if let Some(r) = recheck {
+        // A failing health check's grace ends then: the task may be UNHEALTHY.
+        Action::requeue(r + Duration::from_millis(500))
     } else {
         resync(svc.metadata.uid.as_deref())
     })

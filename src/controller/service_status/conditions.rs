@@ -22,6 +22,28 @@ impl Round<'_> {
         }
     }
 
+    /// The unhealthy tasks stopped for replacement (HealthCheck, ECS API model: the task "will
+    /// be stopped and the service scheduler will replace it"), in the wording of ECS's
+    /// "has stopped N running tasks" service event.
+    pub(super) fn unhealthy_events(&mut self) {
+        let name = &self.i.service_name;
+        let stopped: Vec<&str> = self
+            .i
+            .replaced_unhealthy
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        if stopped.is_empty() {
+            return;
+        }
+        let tasks: Vec<String> = stopped.iter().map(|t| format!("(task {t})")).collect();
+        self.event(format!(
+            "(service {name}) has stopped {} running tasks: {}. Reason: Task failed container health checks.",
+            stopped.len(),
+            tasks.join(" ")
+        ));
+    }
+
     /// Availability Zone rebalancing (ECS service events and `status.zoneRebalancing`).
     pub(super) fn rebalance_events(&mut self) {
         for n in self.i.rebalance.clone() {

@@ -79,11 +79,23 @@ impl Round<'_> {
             .and_then(|b| b.reset_on_healthy_task)
             .unwrap_or(true);
         let failures: i32 = mine.iter().map(|p| p.failures).sum();
+        // A task of this deployment stopped as unhealthy is a failed task (ECS
+        // DeploymentCircuitBreaker: tasks that fail health checks count); its pod is gone
+        // from the next round, so it is added once, now.
+        let replaced = i
+            .replaced_unhealthy
+            .iter()
+            .filter(|p| self.current(p))
+            .count() as i32;
         if primary.rollout_state.as_deref() == Some("IN_PROGRESS") {
             primary.failed_tasks = if reset && primary.running_count > 0 {
-                mine.iter().filter(|p| !p.ready).map(|p| p.failures).sum()
+                mine.iter()
+                    .filter(|p| !p.ready)
+                    .map(|p| p.failures)
+                    .sum::<i32>()
+                    + replaced
             } else {
-                primary.failed_tasks.max(failures)
+                primary.failed_tasks.max(failures) + replaced
             };
         }
         primary

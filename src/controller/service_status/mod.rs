@@ -20,6 +20,8 @@ pub const MAX_EVENTS: usize = 20;
 /// One pod of the service, as the status needs it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PodView {
+    /// The pod's name (ECS's task id in service events).
+    pub name: String,
     /// `family:N` of the pod's revision.
     pub task_definition: String,
     pub ready: bool,
@@ -59,6 +61,11 @@ pub struct Inputs {
     pub rebalancing: bool,
     /// The zone rebalancing's service events of this round.
     pub rebalance: Vec<crate::controller::service::rebalance::Note>,
+    /// The unhealthy tasks stopped this round for the scheduler to replace
+    /// (`controller::service::unhealthy`): service events, and failed tasks for the breaker.
+    pub replaced_unhealthy: Vec<PodView>,
+    /// Look again then (a failing health check's grace ends; no pod event marks it).
+    pub recheck_after: Option<std::time::Duration>,
 }
 
 /// Something a user can act on: becomes a Kubernetes Event.
@@ -117,6 +124,7 @@ pub fn compute(prev: &ServiceStatus, i: &Inputs) -> (ServiceStatus, Vec<Notice>)
     round.advance_rollout(&mut primary);
     round.st.deployments = round.deployments(primary);
     round.placement_events();
+    round.unhealthy_events();
     round.rebalance_events();
     round.conditions();
     round.st.observed_generation = i.generation;

@@ -35,6 +35,8 @@ fn inputs(td: &str, pods: Vec<PodView>, now: i64) -> Inputs {
         now: at(now),
         rebalancing: false,
         rebalance: vec![],
+        replaced_unhealthy: vec![],
+        recheck_after: None,
     }
 }
 
@@ -230,4 +232,30 @@ fn a_forced_new_deployment_of_the_same_revision_is_a_new_primary() {
         Some("COMPLETED")
     );
     assert!(cond(&s2, READY).is_true());
+}
+
+/// HealthCheck (ECS API model): a service task that reports unhealthy "will be stopped and the
+/// service scheduler will replace it"; DeploymentCircuitBreaker: such tasks count as failed.
+/// With resetOnHealthyTask off, three stopped in three rounds trip the threshold of 3, though
+/// no pod ever restarted and each was gone by the next round.
+#[test]
+fn healthcheck_unhealthy_tasks_stopped_count_toward_the_circuit_breaker() {
+    let mut st = ServiceStatus::default();
+    for round in 0..3 {
+        let mut i = inputs("web:1", vec![pod("web:1", false, 0)], round * 5);
+        i.breaker.as_mut().unwrap().reset_on_healthy_task = Some(false);
+        i.replaced_unhealthy = vec![PodView {
+            name: format!("web-{round}"),
+            ..pod("web:1", false, 0)
+        }];
+        st = compute(&st, &i).0;
+        assert_eq!(st.deployments[0].failed_tasks, round as i32 + 1);
+        assert_eq!(
+            st.events[0].message,
+            format!(
+                "(service web) has stopped 1 running tasks: (task web-{round}). Reason: Task failed container health checks."
+            )
+        );
+    }
+    assert_eq!(st.deployments[0].rollout_state.as_deref(), Some("FAILED"));
 }
