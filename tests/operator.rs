@@ -455,6 +455,92 @@ async fn hpa_scales_the_ecs_service_from_simulated_load() {
     ns.cleanup().await;
 }
 
+/// Issue 8 item 9; PredefinedMetricSpecification (Application Auto Scaling API model):
+/// ECSServiceAverageCPUUtilization is "the average CPU utilization of the service", which ECS
+/// measures against the task's CPU reservation (task-level `cpu` when set, "Service
+/// utilization metrics", ECS Developer Guide). Here the task reserves 1024 units (1 vCPU) while
+/// its containers reserve 256 + 128; each container uses a simulated 300m, 600m per task: ECS
+/// reports 60 %. The pod-level request carries the task's cpu, and the HPA (Kubernetes ≥ 1.34)
+/// measures against it, so it reports the same 60 % — not the 160 % of the containers' sum.
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn cpu_utilization_is_measured_against_the_task_cpu_as_ecs_reports_it() {
+    let ns = TestNamespace::new("op-cpu").await;
+    apply_yaml(
+        &ns.name,
+        r#"
+apiVersion: ecs-operator.io/v1alpha1
+kind: TaskDefinition
+metadata: {name: util}
+spec:
+  family: util
+  cpu: "1024"
+  memory: "512"
+  containerDefinitions:
+  - {name: app, image: nginx, cpu: 256, memory: 128}
+  - {name: helper, image: busybox, cpu: 128, memory: 64, essential: false}
+  kubernetes:
+    annotations: {kwok.x-k8s.io/usage-cpu: 300m}
+---
+apiVersion: ecs-operator.io/v1alpha1
+kind: Service
+metadata: {name: util}
+spec:
+  serviceName: util
+  taskDefinition: util
+  desiredCount: 1
+  autoscaling:
+    minCapacity: 1
+    maxCapacity: 3
+    targetTrackingScalingPolicies:
+    - policyName: cpu
+      targetValue: 90
+      predefinedMetricSpecification: {predefinedMetricType: ECSServiceAverageCPUUtilization}
+"#,
+    );
+    let pod = wait_for(Duration::from_secs(60), "the util task", || async {
+        let pods = ns
+            .api::<Pod>()
+            .list(&ListParams::default().labels("ecs-operator.io/service=util"))
+            .await
+            .ok()?;
+        pods.items.into_iter().next()
+    })
+    .await;
+    let pod_cpu = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.resources.as_ref())
+        .and_then(|r| r.requests.as_ref())
+        .and_then(|q| q.get("cpu"))
+        .map(|q| q.0.clone());
+    assert_eq!(
+        pod_cpu.as_deref(),
+        Some("1"),
+        "the task's cpu as the pod-level request"
+    );
+    let utilization = wait_for(
+        Duration::from_secs(180),
+        "the HPA's CPU utilization",
+        || async {
+            let hpa = ns.api::<HorizontalPodAutoscaler>().get("util").await.ok()?;
+            hpa.status?
+                .current_metrics?
+                .into_iter()
+                .find_map(|m| m.resource?.current.average_utilization)
+        },
+    )
+    .await;
+    println!(
+        "FIGURE CPU utilization: the HPA reports {utilization} % for 600m used of a 1024-unit task (ECS: 60 %; against the containers' 384 units it would be 160 %)"
+    );
+    assert!(
+        (58..=62).contains(&utilization),
+        "the HPA reports {utilization} %, ECS 60 %"
+    );
+    ns.cleanup().await;
+}
+
 #[tokio::test]
 #[ignore = "needs the local cluster and the operator: scripts/test.sh"]
 async fn circuit_breaker_fails_the_rollout_and_rolls_back() {
