@@ -108,6 +108,19 @@ pub async fn reconcile(
     let now = k8s_openapi::jiff::Timestamp::now();
     let family = resolved.requested.family.clone();
     let pods = selected(&ctx.caches, &ns, &built.shape.selector);
+    // Unhealthy tasks are stopped for replacement here too (HealthCheck, ECS API model); the
+    // pods that stay are what the state machine sees.
+    let sick = crate::controller::service::unhealthy::find(&pods, now);
+    crate::controller::service::unhealthy::stop(ctx, svc, &pods, &sick, &family).await?;
+    let pods: Vec<_> = pods
+        .into_iter()
+        .filter(|p| {
+            !sick
+                .unhealthy
+                .iter()
+                .any(|u| Some(u.pod.as_str()) == p.metadata.name.as_deref())
+        })
+        .collect();
     let (tasks, unslotted) = tasks(&pods, &family);
     let desired = built.shape.desired_count;
     let mut warnings = built.shape.warnings.clone();
@@ -260,7 +273,11 @@ pub async fn reconcile(
     for n in notices {
         events::publish(ctx, svc, n.warning, n.reason, n.message).await;
     }
-    Ok(match machine::wake_after(&st, &plan, now) {
+    let wake = match (machine::wake_after(&st, &plan, now), sick.recheck_after) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    Ok(match wake {
         Some(d) => Action::requeue(d.max(Duration::from_secs(1))),
         None => super::resync(svc.metadata.uid.as_deref()),
     })
