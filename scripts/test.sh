@@ -67,7 +67,7 @@ curl -fsS "http://$ECS_OPERATOR_METRICS_ADDR/readyz" >/dev/null || { echo "opera
 # strategies with a real Alertmanager and the Gateway API CRDs), against the live cluster: here a missing cluster fails them. The zero-writes test counts the operator's
 # writes, so it runs alone after the others.
 status=0
-cargo test --locked --test e2e --test operator --test drift --test import --test strategies --test scheduler -- --ignored --test-threads=2 --nocapture --skip no_op || status=$?
+cargo test --locked --test e2e --test operator --test drift --test import --test strategies --test scheduler --test tenancy -- --ignored --test-threads=2 --nocapture --skip no_op || status=$?
 if [[ $status -eq 0 ]]; then
   cargo test --locked --test operator -- --ignored --exact no_op_reapply_of_100_services_writes_nothing --nocapture || status=$?
 fi

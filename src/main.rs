@@ -181,6 +181,14 @@ struct PolicyFlags {
     /// Allow host devices (linuxParameters.devices).
     #[arg(long, env = "ECS_OPERATOR_ALLOW_HOST_DEVICES")]
     allow_host_devices: bool,
+    /// Allow adding capabilities beyond the default set (linuxParameters.capabilities.add of
+    /// e.g. NET_ADMIN, SYS_ADMIN, SYS_PTRACE).
+    #[arg(long, env = "ECS_OPERATOR_ALLOW_CAPABILITIES")]
+    allow_capabilities: bool,
+    /// Render as for a namespace with this Pod Security level (baseline or restricted), as the
+    /// operator does for a namespace labelled pod-security.kubernetes.io/enforce.
+    #[arg(long, value_parser = ["baseline", "restricted"])]
+    pod_security: Option<String>,
 }
 
 impl PolicyFlags {
@@ -193,6 +201,15 @@ impl PolicyFlags {
                 allow_host_ipc: self.allow_host_ipc,
                 allow_host_path: self.allow_host_path,
                 allow_host_devices: self.allow_host_devices,
+                allow_capabilities: self.allow_capabilities,
+                namespace: None,
+            },
+            pod_security: match self.pod_security.as_deref() {
+                Some("restricted") => {
+                    Some(ecs_operator::translate::pod_security::Level::Restricted)
+                }
+                Some("baseline") => Some(ecs_operator::translate::pod_security::Level::Baseline),
+                _ => None,
             },
             ..Options::default()
         }

@@ -264,7 +264,19 @@ fn entry_point_command_user_and_workdir() {
 fn linux_parameters_become_security_context_and_volumes() {
     let td = json!({"containerDefinitions": [{"readonlyRootFilesystem": true, "dockerSecurityOptions": ["no-new-privileges"],
         "linuxParameters": {"capabilities": {"add": ["NET_ADMIN"], "drop": ["ALL"]}, "initProcessEnabled": true, "sharedMemorySize": 64}}]});
-    let o = service_row(td, json!({}));
+    // NET_ADMIN is beyond the default set: refused unless the policy allows added capabilities.
+    let refused = render_with(td.clone(), Some(json!({})), None, SecurityPolicy::default())
+        .expect_err("NET_ADMIN needs --allow-capabilities");
+    assert!(
+        format!("{refused:?}")
+            .contains("spec.containerDefinitions[0].linuxParameters.capabilities.add"),
+        "{refused:?}"
+    );
+    let policy = SecurityPolicy {
+        allow_capabilities: true,
+        ..SecurityPolicy::default()
+    };
+    let o = render_with(td, Some(json!({})), None, policy).unwrap();
     let sc = &container(&o, "app")["securityContext"];
     assert_eq!(
         sc["capabilities"],

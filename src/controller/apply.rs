@@ -104,6 +104,12 @@ where
     }
     if live.is_some() {
         tracing::info!(kind = %K::kind(&()), name = %obj.name_any(), "applying: changed, or edited by someone else");
+    } else if let Some(existing) = api.get_metadata_opt(&obj.name_any()).await? {
+        // Not in our cache of owned children, yet there: made by someone else. A forced apply
+        // would take it over (and its owner reference would let the garbage collector delete
+        // it with the Service), so whoever writes a Service or TaskDefinition could seize any
+        // object of the namespace by naming it. Refuse instead.
+        not_owned(&K::kind(&()), &obj.name_any(), existing.labels(), owner)?;
     }
     api.patch(
         &obj.name_any(),
@@ -113,6 +119,23 @@ where
     .await?;
     ctx.metrics.write("apply", &K::plural(&()));
     Ok(true)
+}
+
+/// An object that exists under the name of a child but is not labelled as `owner`'s is
+/// someone else's: an error that names it (the reconcile reports it as NameConflict).
+fn not_owned(
+    kind: &str,
+    name: &str,
+    labels: &std::collections::BTreeMap<String, String>,
+    owner: &Owner,
+) -> Result<(), Error> {
+    match labels.get(OWNER_LABEL) {
+        Some(uid) if *uid == owner.uid => Ok(()),
+        _ => Err(Error::NotOwned(format!(
+            "a {kind} named {name} already exists in namespace {} and was not made for this object: it is left as it is (rename this object or the existing {kind}, or delete it)",
+            owner.namespace
+        ))),
+    }
 }
 
 /// The API resource of a JSON object from the translator (for kinds without Rust types).
@@ -190,7 +213,11 @@ pub async fn apply_dynamic(
             ctx.dynamic.remember(key, hash, true);
             return Ok(Some(false));
         }
-        Ok(_) => {}
+        Ok(Some(live)) => {
+            let kind = value["kind"].as_str().unwrap_or(plural);
+            not_owned(kind, &name, live.labels(), owner)?;
+        }
+        Ok(None) => {}
         Err(kube::Error::Api(e)) if e.code == 404 => {
             ctx.dynamic.remember(key, hash, false);
             return Ok(None);

@@ -17,8 +17,8 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
-    Node, PersistentVolume, PersistentVolumeClaim, Pod, PodSpec, PodStatus, Service as KubeService,
-    ServiceAccount,
+    Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, PodSpec, PodStatus,
+    Service as KubeService, ServiceAccount,
 };
 use kube::api::{Api, DynamicObject, PartialObjectMeta};
 use kube::core::ApiResource;
@@ -32,7 +32,7 @@ use serde::de::DeserializeOwned;
 
 use super::apply::OWNER_LABEL;
 use crate::api::{Cluster, Service, Task, TaskDefinition};
-use crate::translate::names;
+use crate::translate::{Options, names};
 
 /// Events buffered per subscriber before the reflector waits for slow consumers.
 const SUBSCRIBER_BUFFER: usize = 1024;
@@ -206,12 +206,16 @@ pub struct Caches {
     /// Cluster-scoped, shared by every scope: EFS volumes the operator created, and nodes.
     pub volumes: Store<PersistentVolume>,
     pub nodes: Store<PartialObjectMeta<Node>>,
+    /// Namespaces, metadata only: their policy annotations and Pod Security label
+    /// (`translate::tenancy`).
+    pub namespaces: Store<PartialObjectMeta<Namespace>>,
 }
 
 /// The cluster-scoped caches, watched once whatever the number of scopes.
 pub struct ClusterCaches {
     pub volumes: Store<PersistentVolume>,
     pub nodes: Store<PartialObjectMeta<Node>>,
+    pub namespaces: Store<PartialObjectMeta<Namespace>>,
 }
 
 impl ClusterCaches {
@@ -237,7 +241,24 @@ impl ClusterCaches {
         .reflect(node_writer)
         .for_each(log_watch_error::<PartialObjectMeta<Node>>)
         .boxed();
-        (ClusterCaches { volumes, nodes }, vec![pvs, nodes_watch])
+        let (namespaces, namespace_writer) = reflector::store();
+        let namespaces_watch = watch(
+            Api::<PartialObjectMeta<Namespace>>::all(client.clone()),
+            Config::default().page_size(PAGE_SIZE),
+        )
+        .default_backoff()
+        .modify(keep)
+        .reflect(namespace_writer)
+        .for_each(log_watch_error::<PartialObjectMeta<Namespace>>)
+        .boxed();
+        (
+            ClusterCaches {
+                volumes,
+                nodes,
+                namespaces,
+            },
+            vec![pvs, nodes_watch, namespaces_watch],
+        )
     }
 }
 
@@ -268,6 +289,7 @@ impl Caches {
             pods: Shared::new(),
             volumes: cluster.volumes.clone(),
             nodes: cluster.nodes.clone(),
+            namespaces: cluster.namespaces.clone(),
         }
     }
 }
@@ -360,6 +382,23 @@ impl Caches {
         self.volumes.wait_until_ready().await?;
         self.pods.store.wait_until_ready().await?;
         self.volumes.wait_until_ready().await?;
+        self.namespaces.wait_until_ready().await?;
         self.nodes.wait_until_ready().await
+    }
+
+    /// The translator options for namespace `ns` ([`crate::translate::tenancy::options_for`]):
+    /// its policy annotations and Pod Security label over the operator's own options.
+    pub fn options_for(&self, base: &Options, ns: &str) -> (Options, Vec<String>) {
+        let meta = self
+            .namespaces
+            .get(&ObjectRef::new(ns))
+            .map(|n| n.metadata.clone())
+            .unwrap_or_default();
+        crate::translate::tenancy::options_for(
+            base,
+            ns,
+            &meta.labels.unwrap_or_default(),
+            &meta.annotations.unwrap_or_default(),
+        )
     }
 }

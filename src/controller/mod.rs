@@ -61,6 +61,10 @@ pub enum Error {
     /// The object has no name or namespace: never happens for objects from a watch.
     #[error("object is missing {0}")]
     MissingMetadata(&'static str),
+    /// A child's name is taken by an object that is not ours: reported on the owner, not retried
+    /// until something changes.
+    #[error("{0}")]
+    NotOwned(String),
 }
 
 impl Context {
@@ -80,6 +84,7 @@ impl Error {
             Error::Kube(_) => "api",
             Error::Serde(_) => "serialization",
             Error::MissingMetadata(_) => "metadata",
+            Error::NotOwned(_) => "conflict",
         }
     }
 }
@@ -89,6 +94,10 @@ impl Error {
 pub fn error_policy<K>(_obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
     ctx.metrics.reconcile_error(error.category());
     tracing::warn!(error = %error, category = error.category(), "reconcile failed; retrying");
+    if let Error::NotOwned(_) = error {
+        // Someone else's object holds the name: it changes on a human's time scale.
+        return Action::requeue(Duration::from_secs(30));
+    }
     Action::requeue(Duration::from_secs(5))
 }
 

@@ -2,6 +2,7 @@
 //! server and graceful shutdown (SIGTERM / Ctrl-C: in-flight reconciles finish, the lease is
 //! released, the process exits).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +12,7 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
-    Node, PersistentVolumeClaim, Pod, Service as KubeService, ServiceAccount,
+    Namespace, Node, PersistentVolumeClaim, Pod, Service as KubeService, ServiceAccount,
 };
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
@@ -297,8 +298,18 @@ fn controllers(
         pods: [pods_for_services, pods_for_tasks],
     } = t;
     let c = &ctx.caches;
+    let (ns_svc_tx, ns_svc_rx) = futures::channel::mpsc::channel::<()>(1);
+    let (ns_task_tx, ns_task_rx) = futures::channel::mpsc::channel::<()>(1);
+    let (ns_td_tx, ns_td_rx) = futures::channel::mpsc::channel::<()>(1);
+    let namespace_watch = namespace_changes(
+        c.namespaces.clone(),
+        vec![ns_svc_tx, ns_task_tx, ns_td_tx],
+        stopped(),
+    )
+    .boxed();
     let td = Controller::for_shared_stream(td_own, c.task_definitions.store.clone())
         .with_config(config.clone())
+        .reconcile_all_on(ns_td_rx)
         .owns_shared_stream(rev_for_tds)
         .owns_shared_stream(service_accounts)
         .owns_shared_stream(claims)
@@ -315,6 +326,8 @@ fn controllers(
         .with_config(config.clone())
         // Nodes that come, go or change labels change the zones a service balances over.
         .reconcile_all_on(node_rx)
+        // A namespace's policy changed (translate::tenancy).
+        .reconcile_all_on(ns_svc_rx)
         .owns_shared_stream(deployments)
         .owns_shared_stream(daemon_sets)
         .owns_shared_stream(kube_services)
@@ -344,6 +357,7 @@ fn controllers(
     let task_store_2 = c.tasks.store.clone();
     let tasks = Controller::for_shared_stream(tasks, c.tasks.store.clone())
         .with_config(config.clone())
+        .reconcile_all_on(ns_task_rx)
         // A Task waiting for its task definition starts once the family has a revision.
         .watches_shared_stream(rev_for_tasks, move |r| {
             family_followers(&task_store, &r, |t: &Task| {
@@ -369,7 +383,7 @@ fn controllers(
         .run(cluster::reconcile, error_policy, ctx.clone())
         .for_each(log_result)
         .boxed();
-    vec![td, svc, tasks, clusters, node_watch]
+    vec![td, svc, tasks, clusters, node_watch, namespace_watch]
 }
 
 /// Tell `tx` whenever the nodes' names or labels change (nodes added, removed, relabelled):
@@ -377,23 +391,76 @@ fn controllers(
 /// cache (a metadata watch event comes with every heartbeat; the labels rarely change).
 async fn node_changes(
     nodes: Store<PartialObjectMeta<Node>>,
-    mut tx: futures::channel::mpsc::Sender<()>,
+    tx: futures::channel::mpsc::Sender<()>,
     stopped: impl std::future::Future<Output = ()>,
 ) {
+    metadata_changes(
+        nodes,
+        |n| Some((n.labels().clone(), BTreeMap::new())),
+        vec![tx],
+        stopped,
+    )
+    .await
+}
+
+/// Tell every `txs` whenever a namespace's labels or annotations change: its policy
+/// (`translate::tenancy`) decides what the Services, Tasks and TaskDefinitions in it may do.
+async fn namespace_changes(
+    namespaces: Store<PartialObjectMeta<Namespace>>,
+    txs: Vec<futures::channel::mpsc::Sender<()>>,
+    stopped: impl std::future::Future<Output = ()>,
+) {
+    use crate::translate::tenancy::{
+        ALLOW_HOST_FEATURES, ALLOWED_SERVICE_ACCOUNTS, POD_SECURITY_ENFORCE,
+    };
+    // Only what the policy reads: namespaces that come and go without it wake nothing.
+    let pick = |m: &BTreeMap<String, String>, keys: &[&str]| -> BTreeMap<String, String> {
+        m.iter()
+            .filter(|(k, _)| keys.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    metadata_changes(
+        namespaces,
+        move |n| {
+            let labels = pick(n.labels(), &[POD_SECURITY_ENFORCE]);
+            let annotations = pick(
+                n.annotations(),
+                &[ALLOW_HOST_FEATURES, ALLOWED_SERVICE_ACCOUNTS],
+            );
+            (!labels.is_empty() || !annotations.is_empty()).then_some((labels, annotations))
+        },
+        txs,
+        stopped,
+    )
+    .await
+}
+
+/// Poll `store` every 5 s; when the names or what `meta` takes of the objects (those it takes
+/// anything of) changed, send
+/// a wake-up on every channel.
+async fn metadata_changes<K>(
+    store: Store<K>,
+    meta: impl Fn(&K) -> Option<(BTreeMap<String, String>, BTreeMap<String, String>)>,
+    mut txs: Vec<futures::channel::mpsc::Sender<()>>,
+    stopped: impl std::future::Future<Output = ()>,
+) where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
     use std::hash::{Hash, Hasher};
     let fingerprint = || {
-        let mut labels: Vec<_> = nodes
+        let mut all: Vec<_> = store
             .state()
             .iter()
-            .map(|n| (n.name_any(), n.labels().clone()))
+            .filter_map(|o| Some((o.name_any(), meta(o)?)))
             .collect();
-        labels.sort();
+        all.sort();
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        labels.hash(&mut h);
+        all.hash(&mut h);
         h.finish()
     };
     tokio::pin!(stopped);
-    if nodes.wait_until_ready().await.is_err() {
+    if store.wait_until_ready().await.is_err() {
         return;
     }
     let mut last = fingerprint();
@@ -406,7 +473,8 @@ async fn node_changes(
         if now != last {
             last = now;
             // A full channel already holds a wake-up: nothing lost.
-            if tx.try_send(()).is_err() && tx.is_closed() {
+            txs.retain_mut(|tx| !(tx.try_send(()).is_err() && tx.is_closed()));
+            if txs.is_empty() {
                 return;
             }
         }

@@ -239,7 +239,7 @@ fn security_context(
         if !ctx.policy.allow_privileged {
             report.error(
                 format!("{path}.privileged"),
-                "privileged containers are refused by the operator's security policy",
+                ctx.policy.refused("privileged containers", "privileged"),
                 Some("drop it, or add only the capabilities needed under linuxParameters.capabilities.add".to_string()),
             );
         }
@@ -288,8 +288,24 @@ fn security_context(
                     .collect()
             })
         };
+        let add = norm(&caps.add);
+        let beyond: Vec<&String> = add
+            .iter()
+            .flatten()
+            .filter(|c| !super::pod_security::BASELINE_CAPABILITIES.contains(&c.as_str()))
+            .collect();
+        if !beyond.is_empty() && !ctx.policy.allow_capabilities {
+            report.error(
+                format!("{path}.linuxParameters.capabilities.add"),
+                ctx.policy.refused(
+                    &format!("capabilities beyond the default set ({beyond:?})"),
+                    "capabilities",
+                ),
+                Some("drop them, or ask an administrator to allow added capabilities".to_string()),
+            );
+        }
         sc.capabilities = Some(Capabilities {
-            add: norm(&caps.add),
+            add,
             drop: norm(&caps.drop),
         });
     }

@@ -14,6 +14,7 @@ pub mod names;
 pub mod networking;
 pub mod placement;
 pub mod pod;
+pub mod pod_security;
 pub mod ports;
 pub mod probes;
 pub mod quantity;
@@ -26,6 +27,7 @@ pub mod service;
 pub mod strategy;
 pub mod task;
 pub mod task_resources;
+pub mod tenancy;
 pub mod volumes;
 pub mod windows;
 pub mod zones;
@@ -38,6 +40,8 @@ pub use diagnostics::{Diagnostic, Invalid, Report};
 
 /// What host-level features the operator may grant to the pods it creates on behalf of whoever
 /// can write its custom resources (a confused-deputy guard). Everything is refused by default.
+/// The operator's flags set it; a namespace's `ecs-operator.io/allow-host-features` annotation
+/// replaces it for that namespace ([`tenancy`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SecurityPolicy {
     pub allow_privileged: bool,
@@ -46,6 +50,11 @@ pub struct SecurityPolicy {
     pub allow_host_ipc: bool,
     pub allow_host_path: bool,
     pub allow_host_devices: bool,
+    /// `linuxParameters.capabilities.add` beyond Pod Security baseline's list (e.g. NET_ADMIN,
+    /// SYS_ADMIN, SYS_PTRACE).
+    pub allow_capabilities: bool,
+    /// Where the policy comes from: `Some(namespace)` when that namespace's annotation set it.
+    pub namespace: Option<String>,
 }
 
 impl SecurityPolicy {
@@ -58,6 +67,24 @@ impl SecurityPolicy {
             allow_host_ipc: true,
             allow_host_path: true,
             allow_host_devices: true,
+            allow_capabilities: true,
+            namespace: None,
+        }
+    }
+
+    /// The error message for a refused feature: "`what`: refused by …", naming the policy
+    /// and, as the fix, the setting an administrator changes.
+    pub fn refused(&self, what: &str, feature: &str) -> String {
+        match &self.namespace {
+            Some(ns) => format!(
+                "{what}: refused by the security policy of namespace {ns} (a cluster administrator can add \"{feature}\" to its annotation {})",
+                tenancy::ALLOW_HOST_FEATURES
+            ),
+            None => format!(
+                "{what}: refused by the operator's security policy (a cluster administrator can allow them with the operator flag --allow-{}, or for one namespace with its annotation {}: \"{feature}\")",
+                tenancy::flag_name(feature),
+                tenancy::ALLOW_HOST_FEATURES
+            ),
         }
     }
 }
@@ -66,6 +93,13 @@ impl SecurityPolicy {
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     pub policy: SecurityPolicy,
+    /// The namespace's Pod Security level (its `pod-security.kubernetes.io/enforce` label):
+    /// the pods are made to pass it, or the fields that cannot are errors ([`pod_security`]).
+    pub pod_security: Option<pod_security::Level>,
+    /// ServiceAccounts a pod may run as, when the namespace's
+    /// `ecs-operator.io/allowed-service-accounts` annotation lists them (else any of the
+    /// namespace; the one made for `taskRoleArn` always).
+    pub allowed_service_accounts: Option<Vec<String>>,
     /// The API server's (major, minor) version where known: below 1.34 (no pod-level
     /// resources) the task size is split over the containers. Unknown: pod-level resources.
     pub server_version: Option<(u32, u32)>,
@@ -109,6 +143,10 @@ pub struct Context<'a> {
     pub windows: bool,
     /// The server's version ([`Options::server_version`]).
     pub server_version: Option<(u32, u32)>,
+    /// [`Options::pod_security`].
+    pub pod_security: Option<pod_security::Level>,
+    /// [`Options::allowed_service_accounts`].
+    pub allowed_service_accounts: Option<&'a [String]>,
 }
 
 impl<'a> Context<'a> {
@@ -123,6 +161,8 @@ impl<'a> Context<'a> {
             standalone_task: false,
             windows: windows::is_windows(&td.spec),
             server_version: options.server_version,
+            pod_security: options.pod_security,
+            allowed_service_accounts: options.allowed_service_accounts.as_deref(),
         }
     }
 

@@ -278,7 +278,15 @@ pub fn pod_template(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) 
         spec: Some(pod),
     };
     if let Some(patch) = ctx.pod_settings.and_then(|s| s.pod_template_patch.as_ref()) {
+        let before = template.spec.clone().unwrap_or_default();
         template = apply_template_patch(template, patch, report);
+        patch_policy(ctx, &before, template.spec.as_ref(), report);
+    }
+    if let Some(spec) = template.spec.as_mut() {
+        service_account_policy(ctx, &td.family, spec, report);
+        if let Some(level) = ctx.pod_security {
+            super::pod_security::enforce(level, defs, spec, report);
+        }
     }
     volumes.mounts.clear();
     PodPlan {
@@ -289,6 +297,114 @@ pub fn pod_template(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) 
 }
 
 /// Apply `spec.kubernetes.podTemplatePatch` (a JSON merge patch) to the template.
+/// `spec.kubernetes.podTemplatePatch` can write any pod field: what it adds of the host-level
+/// features is held to the same security policy as the task definition's own fields (else
+/// the patch would be a way around it).
+fn patch_policy(ctx: &Context, before: &PodSpec, after: Option<&PodSpec>, report: &mut Report) {
+    let Some(after) = after else { return };
+    let p = ctx.policy;
+    let gained = |b: Option<bool>, a: Option<bool>| a == Some(true) && b != Some(true);
+    let mut refused = Vec::new();
+    for (ok, b, a, what, feature) in [
+        (
+            p.allow_host_network,
+            before.host_network,
+            after.host_network,
+            "hostNetwork",
+            "hostNetwork",
+        ),
+        (
+            p.allow_host_pid,
+            before.host_pid,
+            after.host_pid,
+            "hostPID",
+            "hostPID",
+        ),
+        (
+            p.allow_host_ipc,
+            before.host_ipc,
+            after.host_ipc,
+            "hostIPC",
+            "hostIPC",
+        ),
+    ] {
+        if !ok && gained(b, a) {
+            refused.push(p.refused(what, feature));
+        }
+    }
+    let host_paths = |s: &PodSpec| {
+        s.volumes
+            .iter()
+            .flatten()
+            .filter(|v| v.host_path.is_some())
+            .count()
+    };
+    if !p.allow_host_path && host_paths(after) > host_paths(before) {
+        refused.push(p.refused("hostPath volumes", "hostPath"));
+    }
+    let all = |s: &PodSpec| -> Vec<k8s_openapi::api::core::v1::Container> {
+        s.containers
+            .iter()
+            .chain(s.init_containers.iter().flatten())
+            .cloned()
+            .collect()
+    };
+    let (old, new) = (all(before), all(after));
+    for c in &new {
+        let was = old.iter().find(|o| o.name == c.name);
+        let sc = c.security_context.as_ref();
+        let was_sc = was.and_then(|o| o.security_context.as_ref());
+        if !p.allow_privileged
+            && gained(
+                was_sc.and_then(|s| s.privileged),
+                sc.and_then(|s| s.privileged),
+            )
+        {
+            refused.push(p.refused(&format!("privileged container {}", c.name), "privileged"));
+        }
+        let caps = |s: Option<&k8s_openapi::api::core::v1::SecurityContext>| -> Vec<String> {
+            s.and_then(|s| s.capabilities.as_ref())
+                .and_then(|c| c.add.clone())
+                .unwrap_or_default()
+        };
+        let before_caps = caps(was_sc);
+        let added: Vec<String> = caps(sc)
+            .into_iter()
+            .filter(|c| !before_caps.contains(c))
+            .filter(|c| !super::pod_security::BASELINE_CAPABILITIES.contains(&c.as_str()))
+            .collect();
+        if !p.allow_capabilities && !added.is_empty() {
+            refused.push(p.refused(
+                &format!("capabilities {added:?} on container {}", c.name),
+                "capabilities",
+            ));
+        }
+    }
+    for message in refused {
+        report.error("spec.kubernetes.podTemplatePatch", message, None);
+    }
+}
+
+/// The pod's ServiceAccount must be one the namespace allows (its
+/// `ecs-operator.io/allowed-service-accounts` annotation), or the one made for `taskRoleArn`.
+fn service_account_policy(ctx: &Context, family: &str, pod: &PodSpec, report: &mut Report) {
+    let (Some(allowed), Some(sa)) = (ctx.allowed_service_accounts, &pod.service_account_name)
+    else {
+        return;
+    };
+    if *sa == super::family::service_account_name(family) || allowed.contains(sa) {
+        return;
+    }
+    report.error(
+        "spec.kubernetes.serviceAccountName",
+        format!(
+            "ServiceAccount {sa} is not allowed in this namespace (annotation {} lists {allowed:?})",
+            super::tenancy::ALLOWED_SERVICE_ACCOUNTS
+        ),
+        Some("use one of the allowed ServiceAccounts, or taskRoleArn (its own ServiceAccount)".to_string()),
+    );
+}
+
 fn apply_template_patch(
     template: PodTemplateSpec,
     patch: &serde_json::Value,

@@ -153,7 +153,7 @@ pub fn plan(td: &TaskDefinitionRef, ctx: &Context, report: &mut Report) -> Volum
                     if !ctx.policy.allow_host_path {
                         report.error(
                             format!("{path}.host.sourcePath"),
-                            "host-path volumes are refused by the operator's security policy",
+                            ctx.policy.refused("host-path volumes", "hostPath"),
                             Some("use a volume without sourcePath (an emptyDir), EFS, or ask an administrator to allow host paths".to_string()),
                         );
                     }

@@ -117,4 +117,9 @@ ClusterRole (all namespaces) or by one Role per watched namespace.
 - apiGroups: [""]
   resources: ["nodes"]
   verbs: ["list", "watch"]
+# Namespace policy: ecs-operator.io/allow-host-features, allowed-service-accounts and the Pod
+# Security label (metadata only).
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["list", "watch"]
 {{- end }}

@@ -42,10 +42,15 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
         Ok(r) => r,
         Err(stall) => return status::stall(&ctx, &svc, stall).await,
     };
-    let mut built = match build::build(&svc, &resolved, &ctx.options, &ctx.caches) {
+    // The namespace's policy and Pod Security level (translate::tenancy).
+    let (options, ns_warnings) = ctx
+        .caches
+        .options_for(&ctx.options, &svc.namespace().unwrap_or_default());
+    let mut built = match build::build(&svc, &resolved, &options, &ctx.caches) {
         Ok(b) => b,
         Err(stall) => return status::stall(&ctx, &svc, stall).await,
     };
+    built.shape.warnings.extend(ns_warnings);
     if let Some(plan) = built.plan.take() {
         return super::strategy::reconcile(&ctx, &svc, &owner, &resolved, built, plan).await;
     }
@@ -67,7 +72,19 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
             "capacity-provider waves wait for the waves before them"
         );
     }
-    let applied = apply::apply(&ctx, &owner, built.children).await?;
+    let applied = match apply::apply(&ctx, &owner, built.children).await {
+        Ok(a) => a,
+        Err(Error::NotOwned(message)) => {
+            let stall = status::Stall {
+                reason: "NameConflict",
+                message,
+            };
+            status::stall(&ctx, &svc, stall).await?;
+            // The other object may go (a previous owner's, being garbage collected): look again.
+            return Ok(Action::requeue(std::time::Duration::from_secs(30)));
+        }
+        Err(e) => return Err(e),
+    };
     let mut seen = observe::observe(&ctx.caches, &svc, &resolved, &built.shape, &applied);
     let pods = observe::selected(&ctx.caches, &ns, &built.shape.selector);
     let sick = unhealthy::find(&pods, seen.now);

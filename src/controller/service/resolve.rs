@@ -27,7 +27,8 @@ pub fn resolve(caches: &Caches, svc: &Service) -> Result<Resolved, Stall> {
     let ns = svc.namespace().unwrap_or_default();
     let cached = &caches.revisions.store;
     let reference = svc.spec.task_definition.as_deref().unwrap_or_default();
-    let requested = revisions::resolve(cached, &ns, reference).map_err(not_found)?;
+    let requested = revisions::resolve(cached, &ns, reference)
+        .map_err(|e| invalid_family(caches, &ns, reference).unwrap_or_else(|| not_found(e)))?;
     let prev = svc.status.clone().unwrap_or_default();
     let rollback = svc
         .spec
@@ -97,6 +98,36 @@ pub fn pending_registration(caches: &Caches, svc: &Service) -> Option<String> {
                 td.metadata.generation.unwrap_or_default()
             )
         })
+}
+
+/// The family has no revision because its TaskDefinition is invalid (refused by the
+/// translator, e.g. by the namespace's policy): say so with the TaskDefinition's own reason,
+/// rather than that it does not exist.
+fn invalid_family(caches: &Caches, ns: &str, reference: &str) -> Option<Stall> {
+    let (family, _) = parse_task_definition_ref(reference);
+    let td = caches
+        .task_definitions
+        .store
+        .state()
+        .into_iter()
+        .find(|td| td.namespace().as_deref() == Some(ns) && td.family() == family)?;
+    let st = td.status.as_ref()?;
+    if st.status.as_deref() != Some("INVALID") {
+        return None;
+    }
+    let why = st
+        .conditions
+        .iter()
+        .find(|c| c.type_ == crate::api::STALLED && c.is_true())
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    Some(Stall {
+        reason: "InvalidSpec",
+        message: format!(
+            "spec.taskDefinition: TaskDefinition {} (family {family}) is invalid, so it has no revision to run: {why}",
+            td.name_any()
+        ),
+    })
 }
 
 fn not_found(e: ResolveError) -> Stall {

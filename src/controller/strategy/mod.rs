@@ -377,8 +377,15 @@ fn children(
         reason: "InvalidSpec",
         message: i.to_string(),
     };
-    let (objects, _) =
-        translate(svc, &resolved.requested, cluster, &ctx.options).map_err(invalid)?;
+    let (objects, _) = translate(
+        svc,
+        &resolved.requested,
+        cluster,
+        &ctx.caches
+            .options_for(&ctx.options, &svc.namespace().unwrap_or_default())
+            .0,
+    )
+    .map_err(invalid)?;
     let mut out = Children {
         services: objects.networking.services,
         target_group_bindings: objects.networking.target_group_bindings,
@@ -424,7 +431,15 @@ fn children(
                 ),
             })?
         };
-        let (objects, _) = translate(svc, &td, cluster, &ctx.options).map_err(invalid)?;
+        let (objects, _) = translate(
+            svc,
+            &td,
+            cluster,
+            &ctx.caches
+                .options_for(&ctx.options, &svc.namespace().unwrap_or_default())
+                .0,
+        )
+        .map_err(invalid)?;
         // The translator put the revision in the main slot; move it to its own.
         let workloads: Vec<Workload> = objects
             .workloads

@@ -42,7 +42,9 @@ pub async fn reconcile(task: Arc<Task>, ctx: Arc<Context>) -> Result<Action, Err
         Err((reason, message)) => return status::stall(&ctx, &task, reason, &message).await,
     };
     let cluster = resolved.cluster.as_ref().map(|c| &c.spec);
-    let (pods, warnings) = match translate(&task, &resolved.revision, cluster, &ctx.options) {
+    // The namespace's policy and Pod Security level (translate::tenancy).
+    let (options, ns_warnings) = ctx.caches.options_for(&ctx.options, &ns);
+    let (pods, warnings) = match translate(&task, &resolved.revision, cluster, &options) {
         Ok(built) => built,
         Err(invalid) => {
             return status::stall(&ctx, &task, "InvalidSpec", &invalid.to_string()).await;
@@ -67,7 +69,11 @@ pub async fn reconcile(task: Arc<Task>, ctx: Arc<Context>) -> Result<Action, Err
         task.metadata.generation,
         &now(),
     );
-    outcome.status.warnings = warnings.iter().map(|w| w.to_string()).collect();
+    outcome.status.warnings = warnings
+        .iter()
+        .map(|w| w.to_string())
+        .chain(ns_warnings)
+        .collect();
     status::write(&ctx, &task, &outcome).await?;
     if outcome.stop_pods {
         apply::stop(&ctx, &ns, &selector).await?;

@@ -35,13 +35,22 @@ pub async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Act
         namespace: Some(ns.clone()),
         spec: td.spec.clone(),
     };
-    let (objects, warnings) = match crate::translate::family::translate(&candidate, &ctx.options) {
+    let (options, _) = ctx.caches.options_for(&ctx.options, &ns);
+    let (objects, warnings) = match crate::translate::family::translate(&candidate, &options) {
         Ok(((_, objects), warnings)) => (objects, warnings),
         // A permanent input error: wait for the spec to change.
         Err(invalid) => return status::invalid(&ctx, &td, &invalid.to_string()).await,
     };
     let revisions = register::register(&ctx, &td, &owner, &next).await?;
-    family::apply_family(&ctx, &owner, objects).await?;
+    match family::apply_family(&ctx, &owner, objects).await {
+        Ok(()) => {}
+        // A name the family's ServiceAccount or claims need is someone else's object.
+        Err(Error::NotOwned(message)) => {
+            status::invalid(&ctx, &td, &message).await?;
+            return Ok(Action::requeue(std::time::Duration::from_secs(30)));
+        }
+        Err(e) => return Err(e),
+    }
     let warnings: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
     status::registered(&ctx, &td, next.number, revisions, warnings).await?;
     Ok(resync(td.metadata.uid.as_deref()))

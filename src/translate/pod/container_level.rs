@@ -203,7 +203,7 @@ pub(super) fn linux_parameters(
         if !ctx.policy.allow_host_devices {
             report.error(
                 dpath.clone(),
-                "host devices are refused by the operator's security policy",
+                ctx.policy.refused("host devices", "devices"),
                 Some(
                     "ask an administrator to allow host devices, or use a device plugin resource"
                         .to_string(),

@@ -150,7 +150,10 @@ pub(super) fn task_networking(
             if !ctx.policy.allow_host_network {
                 report.error(
                     "spec.networkMode",
-                    "host networking is refused by the operator's security policy",
+                    ctx.policy.refused(
+                        "host networking (networkMode host) and its host ports",
+                        "hostNetwork",
+                    ),
                     Some("use awsvpc or bridge".to_string()),
                 );
             }
@@ -168,7 +171,8 @@ pub(super) fn task_networking(
             if !ctx.policy.allow_host_pid {
                 report.error(
                     "spec.pidMode",
-                    "the host PID namespace is refused by the operator's security policy",
+                    ctx.policy
+                        .refused("the host PID namespace (pidMode host)", "hostPID"),
                     Some("use \"task\"".to_string()),
                 );
             }
@@ -182,7 +186,8 @@ pub(super) fn task_networking(
             if !ctx.policy.allow_host_ipc {
                 report.error(
                     "spec.ipcMode",
-                    "the host IPC namespace is refused by the operator's security policy",
+                    ctx.policy
+                        .refused("the host IPC namespace (ipcMode host)", "hostIPC"),
                     Some("use \"task\"".to_string()),
                 );
             }
