@@ -324,6 +324,23 @@ spec:
   # Ready only when every applied object is Current by kstatus: the Service steady.
   wait: true
   timeout: 4m
+  # kstatus alone calls an object without a status Current (the Service or TaskDefinition
+  # the operator has not seen yet), so the ECS kinds get CEL health checks (Flux RFC 0009):
+  # without a status the expressions cannot be evaluated and Flux keeps waiting.
+  healthCheckExprs:
+  - apiVersion: ecs-operator.io/v1alpha1
+    kind: Service
+    inProgress: "status.conditions.exists(c, c.type == 'Progressing' && c.status == 'True')"
+    failed: "status.conditions.exists(c, c.type == 'Stalled' && c.status == 'True')"
+    current: "status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')"
+  - apiVersion: ecs-operator.io/v1alpha1
+    kind: TaskDefinition
+    failed: "status.conditions.exists(c, c.type == 'Stalled' && c.status == 'True')"
+    current: "status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')"
+  - apiVersion: ecs-operator.io/v1alpha1
+    kind: Task
+    failed: "status.conditions.exists(c, c.type == 'Stalled' && c.status == 'True')"
+    current: "status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')"
   targetNamespace: ${TEST_NS}
   sourceRef: {kind: GitRepository, name: ecs-samples}
 YAML

@@ -228,7 +228,7 @@ pub async fn run(mut cfg: RunConfig) -> anyhow::Result<()> {
 /// The trigger streams of the four controllers, subscribed to the shared caches.
 struct Triggers {
     task_definitions: [SharedStream<TaskDefinition>; 3],
-    services: SharedStream<Service>,
+    services: [SharedStream<Service>; 2],
     tasks: SharedStream<Task>,
     clusters: SharedStream<Cluster>,
     revisions: [SharedStream<ControllerRevision>; 3],
@@ -251,7 +251,10 @@ impl Triggers {
                 c.task_definitions.subscribe().boxed(),
                 c.task_definitions.subscribe().boxed(),
             ],
-            services: c.services.subscribe().boxed(),
+            services: [
+                c.services.subscribe().boxed(),
+                c.services.subscribe().boxed(),
+            ],
             tasks: c.tasks.subscribe().boxed(),
             clusters: c.clusters.subscribe().boxed(),
             revisions: [
@@ -285,7 +288,7 @@ fn controllers(
     };
     let Triggers {
         task_definitions: [td_own, td_for_services, td_for_tasks],
-        services,
+        services: [services, services_for_tds],
         tasks,
         clusters,
         revisions: [rev_for_tds, rev_for_services, rev_for_tasks],
@@ -310,6 +313,23 @@ fn controllers(
     let td = Controller::for_shared_stream(td_own, c.task_definitions.store.clone())
         .with_config(config.clone())
         .reconcile_all_on(ns_td_rx)
+        // A TaskDefinition is Ready once the Services that follow its family have picked its
+        // latest revision up (task_definition::followers): their status changes wake it.
+        .watches_shared_stream(services_for_tds, {
+            let tds = c.task_definitions.store.clone();
+            move |s: Arc<Service>| {
+                let family = parse_task_definition_ref(
+                    s.spec.task_definition.as_deref().unwrap_or_default(),
+                )
+                .0;
+                let ns = s.namespace();
+                tds.state()
+                    .into_iter()
+                    .filter(|td| td.namespace() == ns && td.family() == family)
+                    .map(|td| ObjectRef::from_obj(td.as_ref()))
+                    .collect::<Vec<_>>()
+            }
+        })
         .owns_shared_stream(rev_for_tds)
         .owns_shared_stream(service_accounts)
         .owns_shared_stream(claims)

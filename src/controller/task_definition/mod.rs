@@ -2,9 +2,11 @@
 //! from the cache) → validate and build (the translator, with the revision number the spec
 //! would get: pure) → [`register`] (a new immutable ControllerRevision when the normalized spec
 //! changed — ECS RegisterTaskDefinition — and bounded history) → [`family`] (the family's
-//! objects, then a sweep) → [`status`] (written only when it changed, Events).
+//! objects, then a sweep) → [`followers`] (have the Services of the family picked the latest
+//! revision up?) → [`status`] (written only when it changed, Events).
 
 pub mod family;
+pub mod followers;
 pub mod register;
 pub mod status;
 
@@ -52,7 +54,8 @@ pub async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Act
         Err(e) => return Err(e),
     }
     let warnings: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
-    status::registered(&ctx, &td, next.number, revisions, warnings).await?;
+    let behind = followers::behind(&ctx.caches, &td, next.number);
+    status::registered(&ctx, &td, next.number, revisions, warnings, &behind).await?;
     Ok(resync(td.metadata.uid.as_deref()))
 }
 

@@ -58,6 +58,7 @@ pub async fn registered(
     number: i64,
     revisions: Vec<RevisionRecord>,
     warnings: Vec<String>,
+    behind: &[String],
 ) -> Result<(), Error> {
     let prev_warnings = td
         .status
@@ -70,12 +71,24 @@ pub async fn registered(
     st.revisions = revisions;
     st.warnings = warnings;
     let latest = format!("{}:{number} is the latest revision", td.family());
+    let ready = if behind.is_empty() {
+        Condition::new(READY, true, "Registered", latest)
+    } else {
+        // GitOps tools (kstatus: Ready=False is InProgress) must not call a change applied
+        // while the Services it rolls have not even started on it.
+        Condition::new(
+            READY,
+            false,
+            "RollingOut",
+            format!(
+                "{latest}; waiting for Service(s) {} to start deploying it",
+                behind.join(", ")
+            ),
+        )
+    };
     set(
         &mut st,
-        [
-            Condition::new(READY, true, "Registered", latest),
-            Condition::new(STALLED, false, "Registered", ""),
-        ],
+        [ready, Condition::new(STALLED, false, "Registered", "")],
     );
     let written =
         apply::status(ctx, &api(ctx, td)?, &td.name_any(), td.status.as_ref(), &st).await?;
