@@ -143,16 +143,17 @@ pub fn service(svc: &Service, namespace: &str, include_tags: bool) -> Value {
         );
     }
     for k in SERVICE_FROM_SPEC {
-        put(&mut m, k, from_spec(k));
+        // ECS's defaults, as describe-services shows them for a service created without.
+        let default = match *k {
+            "placementConstraints" | "placementStrategy" => Some(json!([])),
+            "schedulingStrategy" => Some(json!("REPLICA")),
+            "deploymentController" => Some(json!({"type": "ECS"})),
+            "enableECSManagedTags" | "enableExecuteCommand" => Some(json!(false)),
+            "propagateTags" => Some(json!("NONE")),
+            _ => None,
+        };
+        put(&mut m, k, from_spec(k).or(default));
     }
-    m.entry("placementConstraints").or_insert(json!([]));
-    m.entry("placementStrategy").or_insert(json!([]));
-    m.entry("schedulingStrategy").or_insert(json!("REPLICA"));
-    m.entry("deploymentController")
-        .or_insert(json!({"type": "ECS"}));
-    m.entry("enableECSManagedTags").or_insert(json!(false));
-    m.entry("propagateTags").or_insert(json!("NONE"));
-    m.entry("enableExecuteCommand").or_insert(json!(false));
     if include_tags {
         m.insert("tags".into(), from_spec("tags").unwrap_or(json!([])));
     }
