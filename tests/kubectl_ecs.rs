@@ -50,7 +50,11 @@ fn ecs_json(ns: &str, args: &[&str]) -> Value {
 /// The response has the shape: every key a member (recursively), of the member's type.
 fn assert_shape(v: &Value, shape: &str) {
     let problems = conform::check(v, shape, &model());
-    assert!(problems.is_empty(), "not a {shape}:\n{}\n{v:#}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "not a {shape}:\n{}\n{v:#}",
+        problems.join("\n")
+    );
 }
 
 fn assert_has(v: &Value, what: &str, required: &[&str]) {
@@ -82,29 +86,83 @@ async fn describe_services_has_ecs_shape_and_update_service_acts() {
     apply_yaml(&n, include_str!("../config/samples/cluster.yaml"));
     apply_yaml(&n, include_str!("../config/samples/taskdefinition.yaml"));
     apply_yaml(&n, &sample_service());
-    let (first, _, _) = wait_for(Duration::from_secs(90), "the sample service steady with 2 tasks", || async {
-        primary(&ns).await.filter(|(_, running, _)| *running == 2)
-    })
+    let (first, _, _) = wait_for(
+        Duration::from_secs(90),
+        "the sample service steady with 2 tasks",
+        || async { primary(&ns).await.filter(|(_, running, _)| *running == 2) },
+    )
     .await;
 
     // describe-services: ECS's shape, a missing service a MISSING failure, exit 0.
-    let out = ecs_json(&n, &["--cluster", "prod", "describe-services", "--services", "web", "nope", "--include", "TAGS"]);
+    let out = ecs_json(
+        &n,
+        &[
+            "--cluster",
+            "prod",
+            "describe-services",
+            "--services",
+            "web",
+            "nope",
+            "--include",
+            "TAGS",
+        ],
+    );
     assert_shape(&out, "DescribeServicesResponse");
     let s = &out["services"][0];
-    assert_has(s, "services[0]", &[
-        "serviceArn", "serviceName", "clusterArn", "status", "desiredCount", "runningCount",
-        "pendingCount", "taskDefinition", "deployments", "events", "createdAt",
-        "deploymentConfiguration", "capacityProviderStrategy", "schedulingStrategy", "tags",
-    ]);
-    assert_eq!(s["serviceArn"], format!("arn:aws:ecs:kubernetes:{n}:service/prod/web"));
-    assert_eq!(s["clusterArn"], format!("arn:aws:ecs:kubernetes:{n}:cluster/prod"));
-    assert_eq!(s["taskDefinition"], format!("arn:aws:ecs:kubernetes:{n}:task-definition/web:1"));
-    assert_eq!((s["desiredCount"].as_i64(), s["runningCount"].as_i64()), (Some(2), Some(2)));
+    assert_has(
+        s,
+        "services[0]",
+        &[
+            "serviceArn",
+            "serviceName",
+            "clusterArn",
+            "status",
+            "desiredCount",
+            "runningCount",
+            "pendingCount",
+            "taskDefinition",
+            "deployments",
+            "events",
+            "createdAt",
+            "deploymentConfiguration",
+            "capacityProviderStrategy",
+            "schedulingStrategy",
+            "tags",
+        ],
+    );
+    assert_eq!(
+        s["serviceArn"],
+        format!("arn:aws:ecs:kubernetes:{n}:service/prod/web")
+    );
+    assert_eq!(
+        s["clusterArn"],
+        format!("arn:aws:ecs:kubernetes:{n}:cluster/prod")
+    );
+    assert_eq!(
+        s["taskDefinition"],
+        format!("arn:aws:ecs:kubernetes:{n}:task-definition/web:1")
+    );
+    assert_eq!(
+        (s["desiredCount"].as_i64(), s["runningCount"].as_i64()),
+        (Some(2), Some(2))
+    );
     let d = &s["deployments"][0];
-    assert_has(d, "deployments[0]", &[
-        "id", "status", "taskDefinition", "desiredCount", "pendingCount", "runningCount",
-        "failedTasks", "createdAt", "updatedAt", "rolloutState",
-    ]);
+    assert_has(
+        d,
+        "deployments[0]",
+        &[
+            "id",
+            "status",
+            "taskDefinition",
+            "desiredCount",
+            "pendingCount",
+            "runningCount",
+            "failedTasks",
+            "createdAt",
+            "updatedAt",
+            "rolloutState",
+        ],
+    );
     assert_eq!(d["id"], first.as_str());
     let e = &s["events"][0];
     assert_has(e, "events[0]", &["id", "createdAt", "message"]);
@@ -114,15 +172,41 @@ async fn describe_services_has_ecs_shape_and_update_service_acts() {
         s["createdAt"]
     );
     assert_eq!(out["failures"][0]["reason"], "MISSING");
-    assert_eq!(out["failures"][0]["arn"], format!("arn:aws:ecs:kubernetes:{n}:service/prod/nope"));
+    assert_eq!(
+        out["failures"][0]["arn"],
+        format!("arn:aws:ecs:kubernetes:{n}:service/prod/nope")
+    );
 
     // The default output: a table like kubectl get; the failure on stderr.
-    let (code, table, stderr) = ecs(&["-n", &n, "--cluster", "prod", "describe-services", "--services", "web", "nope"]);
+    let (code, table, stderr) = ecs(&[
+        "-n",
+        &n,
+        "--cluster",
+        "prod",
+        "describe-services",
+        "--services",
+        "web",
+        "nope",
+    ]);
     assert_eq!(code, 0, "{stderr}");
-    let lines: Vec<Vec<&str>> = table.lines().map(|l| l.split_whitespace().collect()).collect();
-    assert_eq!(lines[0], ["NAME", "STATUS", "DESIRED", "RUNNING", "PENDING", "TASKDEF", "ROLLOUT", "AGE"]);
-    assert_eq!(lines[1][..7], ["web", "ACTIVE", "2", "2", "0", "web:1", "COMPLETED"]);
-    assert!(stderr.contains("MISSING: arn:aws:ecs:kubernetes:"), "{stderr}");
+    let lines: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines[0],
+        [
+            "NAME", "STATUS", "DESIRED", "RUNNING", "PENDING", "TASKDEF", "ROLLOUT", "AGE"
+        ]
+    );
+    assert_eq!(
+        lines[1][..7],
+        ["web", "ACTIVE", "2", "2", "0", "web:1", "COMPLETED"]
+    );
+    assert!(
+        stderr.contains("MISSING: arn:aws:ecs:kubernetes:"),
+        "{stderr}"
+    );
 
     // list-services, per cluster.
     let list = ecs_json(&n, &["--cluster", "prod", "list-services"]);
@@ -132,24 +216,62 @@ async fn describe_services_has_ecs_shape_and_update_service_acts() {
     assert_eq!(none["serviceArns"], serde_json::json!([]));
 
     // update-service --desired-count: the spec changes, the status follows.
-    let up = ecs_json(&n, &["--cluster", "prod", "update-service", "--service", "web", "--desired-count", "3"]);
+    let up = ecs_json(
+        &n,
+        &[
+            "--cluster",
+            "prod",
+            "update-service",
+            "--service",
+            "web",
+            "--desired-count",
+            "3",
+        ],
+    );
     assert_shape(&up, "UpdateServiceResponse");
     assert_eq!(up["service"]["desiredCount"], 3);
     let svc = ns.api::<Service>().get("web").await.unwrap();
     assert_eq!(svc.spec.desired_count, Some(3));
-    wait_for(Duration::from_secs(60), "3 running tasks after update-service --desired-count 3", || async {
-        primary(&ns).await.filter(|(_, running, _)| *running == 3)
-    })
+    wait_for(
+        Duration::from_secs(60),
+        "3 running tasks after update-service --desired-count 3",
+        || async { primary(&ns).await.filter(|(_, running, _)| *running == 3) },
+    )
     .await;
 
     // update-service --force-new-deployment: a new deployment takes over.
-    let forced = ecs_json(&n, &["--cluster", "prod", "update-service", "--service", "web", "--force-new-deployment"]);
+    let forced = ecs_json(
+        &n,
+        &[
+            "--cluster",
+            "prod",
+            "update-service",
+            "--service",
+            "web",
+            "--force-new-deployment",
+        ],
+    );
     assert_shape(&forced, "UpdateServiceResponse");
-    let (second, _, _) = wait_for(Duration::from_secs(90), "a new PRIMARY deployment after --force-new-deployment", || async {
-        primary(&ns).await.filter(|(id, running, _)| *id != first && *running == 3)
-    })
+    let (second, _, _) = wait_for(
+        Duration::from_secs(90),
+        "a new PRIMARY deployment after --force-new-deployment",
+        || async {
+            primary(&ns)
+                .await
+                .filter(|(id, running, _)| *id != first && *running == 3)
+        },
+    )
     .await;
-    let after = ecs_json(&n, &["--cluster", "prod", "describe-services", "--services", "web"]);
+    let after = ecs_json(
+        &n,
+        &[
+            "--cluster",
+            "prod",
+            "describe-services",
+            "--services",
+            "web",
+        ],
+    );
     assert_shape(&after, "DescribeServicesResponse");
     let ids: Vec<&str> = after["services"][0]["deployments"]
         .as_array()
@@ -158,15 +280,27 @@ async fn describe_services_has_ecs_shape_and_update_service_acts() {
         .filter_map(|d| d["id"].as_str())
         .collect();
     assert!(ids.contains(&second.as_str()), "{ids:?}");
-    assert!(after["services"][0]["events"].as_array().unwrap().iter().any(|e| e["message"]
-        .as_str()
-        .is_some_and(|m| m.contains(&second))));
+    assert!(
+        after["services"][0]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["message"].as_str().is_some_and(|m| m.contains(&second)))
+    );
 
     // Errors: a bad flag, a service that is not there, a kubeconfig context that is not.
     let (code, _, stderr) = ecs(&["-n", &n, "describe-services"]);
     assert_ne!(code, 0);
     assert!(stderr.contains("--services"), "{stderr}");
-    let (code, _, stderr) = ecs(&["-n", &n, "update-service", "--service", "nope", "--desired-count", "1"]);
+    let (code, _, stderr) = ecs(&[
+        "-n",
+        &n,
+        "update-service",
+        "--service",
+        "nope",
+        "--desired-count",
+        "1",
+    ]);
     assert_eq!(code, 1);
     assert!(stderr.contains("ServiceNotFoundException"), "{stderr}");
     let (code, _, stderr) = ecs(&["--context", "no-such-context", "list-services"]);
@@ -209,50 +343,120 @@ async fn task_definition_and_task_verbs() {
     let one = file("batch-1.json", &register_input("batch", 128));
     let reg = ecs_json(&n, &["register-task-definition", "--cli-input-json", &one]);
     assert_shape(&reg, "RegisterTaskDefinitionResponse");
-    assert_eq!(reg["taskDefinition"]["taskDefinitionArn"], format!("arn:aws:ecs:kubernetes:{n}:task-definition/batch:1"));
+    assert_eq!(
+        reg["taskDefinition"]["taskDefinitionArn"],
+        format!("arn:aws:ecs:kubernetes:{n}:task-definition/batch:1")
+    );
     assert_eq!(reg["tags"][0]["key"], "team");
     let two = file("batch-2.json", &register_input("batch", 256));
     let reg = ecs_json(&n, &["register-task-definition", "--cli-input-json", &two]);
     assert_eq!(reg["taskDefinition"]["revision"], 2);
 
     // describe-task-definition family:N and family (the latest).
-    let d = ecs_json(&n, &["describe-task-definition", "--task-definition", "batch:1", "--include", "TAGS"]);
+    let d = ecs_json(
+        &n,
+        &[
+            "describe-task-definition",
+            "--task-definition",
+            "batch:1",
+            "--include",
+            "TAGS",
+        ],
+    );
     assert_shape(&d, "DescribeTaskDefinitionResponse");
     let td = &d["taskDefinition"];
-    assert_has(td, "taskDefinition", &[
-        "taskDefinitionArn", "containerDefinitions", "family", "revision", "status",
-        "compatibilities", "requiresCompatibilities", "cpu", "memory", "registeredAt",
-    ]);
-    assert_eq!((td["revision"].as_i64(), td["status"].as_str()), (Some(1), Some("ACTIVE")));
+    assert_has(
+        td,
+        "taskDefinition",
+        &[
+            "taskDefinitionArn",
+            "containerDefinitions",
+            "family",
+            "revision",
+            "status",
+            "compatibilities",
+            "requiresCompatibilities",
+            "cpu",
+            "memory",
+            "registeredAt",
+        ],
+    );
+    assert_eq!(
+        (td["revision"].as_i64(), td["status"].as_str()),
+        (Some(1), Some("ACTIVE"))
+    );
     assert_eq!(td["containerDefinitions"][0]["memory"], 128);
-    let latest = ecs_json(&n, &["describe-task-definition", "--task-definition", "batch"]);
+    let latest = ecs_json(
+        &n,
+        &["describe-task-definition", "--task-definition", "batch"],
+    );
     assert_eq!(latest["taskDefinition"]["revision"], 2);
-    let (code, table, _) = ecs(&["-n", &n, "describe-task-definition", "--task-definition", "batch:2"]);
+    let (code, table, _) = ecs(&[
+        "-n",
+        &n,
+        "describe-task-definition",
+        "--task-definition",
+        "batch:2",
+    ]);
     assert_eq!(code, 0);
-    assert!(table.starts_with("FAMILY") && table.lines().nth(1).unwrap().starts_with("batch "), "{table}");
-    let (code, _, stderr) = ecs(&["-n", &n, "describe-task-definition", "--task-definition", "batch:9"]);
+    assert!(
+        table.starts_with("FAMILY") && table.lines().nth(1).unwrap().starts_with("batch "),
+        "{table}"
+    );
+    let (code, _, stderr) = ecs(&[
+        "-n",
+        &n,
+        "describe-task-definition",
+        "--task-definition",
+        "batch:9",
+    ]);
     assert_eq!(code, 1);
     assert!(stderr.contains("ClientException"), "{stderr}");
 
     // list-task-definitions, deregister-task-definition.
-    let arn = |r: i64| Value::from(format!("arn:aws:ecs:kubernetes:{n}:task-definition/batch:{r}"));
+    let arn = |r: i64| {
+        Value::from(format!(
+            "arn:aws:ecs:kubernetes:{n}:task-definition/batch:{r}"
+        ))
+    };
     let list = ecs_json(&n, &["list-task-definitions"]);
     assert_shape(&list, "ListTaskDefinitionsResponse");
-    assert_eq!(list["taskDefinitionArns"], serde_json::json!([arn(1), arn(2)]));
-    let dereg = ecs_json(&n, &["deregister-task-definition", "--task-definition", "batch:1"]);
+    assert_eq!(
+        list["taskDefinitionArns"],
+        serde_json::json!([arn(1), arn(2)])
+    );
+    let dereg = ecs_json(
+        &n,
+        &["deregister-task-definition", "--task-definition", "batch:1"],
+    );
     assert_shape(&dereg, "DeregisterTaskDefinitionResponse");
     assert_eq!(dereg["taskDefinition"]["status"], "INACTIVE");
-    assert_eq!(ecs_json(&n, &["list-task-definitions"])["taskDefinitionArns"], serde_json::json!([arn(2)]));
+    assert_eq!(
+        ecs_json(&n, &["list-task-definitions"])["taskDefinitionArns"],
+        serde_json::json!([arn(2)])
+    );
     assert_eq!(
         ecs_json(&n, &["list-task-definitions", "--status", "INACTIVE"])["taskDefinitionArns"],
         serde_json::json!([arn(1)])
     );
 
     // run-task → describe-tasks (live) → list-tasks → stop-task.
-    let run = ecs_json(&n, &["run-task", "--task-definition", "batch", "--started-by", "e2e"]);
+    let run = ecs_json(
+        &n,
+        &[
+            "run-task",
+            "--task-definition",
+            "batch",
+            "--started-by",
+            "e2e",
+        ],
+    );
     assert_shape(&run, "RunTaskResponse");
     let task_arn = run["tasks"][0]["taskArn"].as_str().unwrap().to_string();
-    assert!(task_arn.starts_with(&format!("arn:aws:ecs:kubernetes:{n}:task/default/batch-")), "{task_arn}");
+    assert!(
+        task_arn.starts_with(&format!("arn:aws:ecs:kubernetes:{n}:task/default/batch-")),
+        "{task_arn}"
+    );
     let running = wait_for(Duration::from_secs(60), "the task RUNNING", || async {
         let d = ecs_json(&n, &["describe-tasks", "--tasks", &task_arn]);
         (d["tasks"][0]["lastStatus"] == "RUNNING").then_some(d)
@@ -260,36 +464,77 @@ async fn task_definition_and_task_verbs() {
     .await;
     assert_shape(&running, "DescribeTasksResponse");
     let t = &running["tasks"][0];
-    assert_has(t, "tasks[0]", &[
-        "taskArn", "clusterArn", "taskDefinitionArn", "lastStatus", "desiredStatus", "containers",
-        "createdAt", "startedAt", "startedBy", "group", "overrides",
-    ]);
+    assert_has(
+        t,
+        "tasks[0]",
+        &[
+            "taskArn",
+            "clusterArn",
+            "taskDefinitionArn",
+            "lastStatus",
+            "desiredStatus",
+            "containers",
+            "createdAt",
+            "startedAt",
+            "startedBy",
+            "group",
+            "overrides",
+        ],
+    );
     assert_eq!(t["taskDefinitionArn"], arn(2));
-    assert_has(&t["containers"][0], "containers[0]", &["containerArn", "taskArn", "name", "lastStatus"]);
+    assert_has(
+        &t["containers"][0],
+        "containers[0]",
+        &["containerArn", "taskArn", "name", "lastStatus"],
+    );
     let list = ecs_json(&n, &["list-tasks", "--started-by", "e2e"]);
     assert_shape(&list, "ListTasksResponse");
     assert_eq!(list["taskArns"], serde_json::json!([task_arn]));
     let (code, table, _) = ecs(&["-n", &n, "describe-tasks", "--tasks", &task_arn]);
     assert_eq!(code, 0);
-    assert!(table.lines().nth(1).unwrap().contains(" RUNNING "), "{table}");
+    assert!(
+        table.lines().nth(1).unwrap().contains(" RUNNING "),
+        "{table}"
+    );
 
-    let stop = ecs_json(&n, &["stop-task", "--task", &task_arn, "--reason", "e2e done"]);
+    let stop = ecs_json(
+        &n,
+        &["stop-task", "--task", &task_arn, "--reason", "e2e done"],
+    );
     assert_shape(&stop, "StopTaskResponse");
     assert_eq!(stop["task"]["desiredStatus"], "STOPPED");
-    let stopped = wait_for(Duration::from_secs(60), "the task STOPPED by the user", || async {
-        let d = ecs_json(&n, &["describe-tasks", "--tasks", &task_arn]);
-        (d["tasks"][0]["lastStatus"] == "STOPPED").then_some(d)
-    })
+    let stopped = wait_for(
+        Duration::from_secs(60),
+        "the task STOPPED by the user",
+        || async {
+            let d = ecs_json(&n, &["describe-tasks", "--tasks", &task_arn]);
+            (d["tasks"][0]["lastStatus"] == "STOPPED").then_some(d)
+        },
+    )
     .await;
     assert_shape(&stopped, "DescribeTasksResponse");
     assert_eq!(stopped["tasks"][0]["stopCode"], "UserInitiated");
     assert_eq!(stopped["tasks"][0]["stoppedReason"], "e2e done");
-    wait_for(Duration::from_secs(60), "the stopped task's pods gone", || async {
-        let pods = ns.api::<Pod>().list(&ListParams::default().labels("ecs-operator.io/task")).await.ok()?;
-        pods.items.iter().all(|p| p.metadata.deletion_timestamp.is_some()).then_some(())
-    })
+    wait_for(
+        Duration::from_secs(60),
+        "the stopped task's pods gone",
+        || async {
+            let pods = ns
+                .api::<Pod>()
+                .list(&ListParams::default().labels("ecs-operator.io/task"))
+                .await
+                .ok()?;
+            pods.items
+                .iter()
+                .all(|p| p.metadata.deletion_timestamp.is_some())
+                .then_some(())
+        },
+    )
     .await;
-    assert_eq!(ecs_json(&n, &["list-tasks"])["taskArns"], serde_json::json!([]));
+    assert_eq!(
+        ecs_json(&n, &["list-tasks"])["taskArns"],
+        serde_json::json!([])
+    );
     assert_eq!(
         ecs_json(&n, &["list-tasks", "--desired-status", "STOPPED"])["taskArns"],
         serde_json::json!([task_arn])

@@ -187,9 +187,7 @@ async fn dispatch(cli: Cli) -> Result<Response, String> {
             };
             services::update(&t, &service, &u).await
         }
-        Verb::DescribeTasks { tasks, include } => {
-            tasks::describe(&t, &tasks, tags(&include)).await
-        }
+        Verb::DescribeTasks { tasks, include } => tasks::describe(&t, &tasks, tags(&include)).await,
         Verb::ListTasks {
             family,
             started_by,

@@ -27,7 +27,10 @@ pub fn task(namespace: &str, cluster: &str, task: &str) -> String {
 
 /// `arn:aws:ecs:kubernetes:<namespace>:container/<cluster>/<task>/<pod>/<container>`.
 pub fn container(namespace: &str, cluster: &str, task: &str, pod: &str, name: &str) -> String {
-    arn(namespace, &format!("container/{cluster}/{task}/{pod}/{name}"))
+    arn(
+        namespace,
+        &format!("container/{cluster}/{task}/{pod}/{name}"),
+    )
 }
 
 /// `arn:aws:ecs:kubernetes:<namespace>:task-definition/<family>:<revision>`.
@@ -99,6 +102,9 @@ mod tests {
         );
         assert_eq!(parse_service_deployment("web"), None);
         assert_eq!(name(&task("shop", "prod", "job-x1")), "job-x1");
-        assert_eq!(cluster("shop", "default"), "arn:aws:ecs:kubernetes:shop:cluster/default");
+        assert_eq!(
+            cluster("shop", "default"),
+            "arn:aws:ecs:kubernetes:shop:cluster/default"
+        );
     }
 }

@@ -85,9 +85,15 @@ mod tests {
         assert!(check(&good, "R", &shapes).is_empty());
         let bad = json!({"items": [{"name": 1, "extra": true, "count": "1"}], "failures": {}});
         let p = check(&bad, "R", &shapes);
-        assert!(p.iter().any(|l| l.starts_with("items[0].name: expected string")));
+        assert!(
+            p.iter()
+                .any(|l| l.starts_with("items[0].name: expected string"))
+        );
         assert!(p.iter().any(|l| l == "items[0].extra: not a member of I"));
-        assert!(p.iter().any(|l| l.starts_with("items[0].count: expected integer")));
+        assert!(
+            p.iter()
+                .any(|l| l.starts_with("items[0].count: expected integer"))
+        );
         assert!(p.iter().any(|l| l.starts_with("failures: expected a list")));
         assert_eq!(missing(&good, &["items", "nextToken"]), ["nextToken"]);
     }

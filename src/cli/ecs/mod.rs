@@ -186,15 +186,25 @@ mod tests {
         std::fs::write(&path, r#"{"family": "web"}"#).unwrap();
         let v = read_json("--cli-input-json", &format!("file://{}", path.display())).unwrap();
         assert_eq!(v, json!({"family": "web"}));
-        assert_eq!(read_json("--overrides", r#"{"a": 1}"#).unwrap(), json!({"a": 1}));
-        assert!(read_json("--overrides", "{nope").unwrap_err().contains("not JSON"));
+        assert_eq!(
+            read_json("--overrides", r#"{"a": 1}"#).unwrap(),
+            json!({"a": 1})
+        );
+        assert!(
+            read_json("--overrides", "{nope")
+                .unwrap_err()
+                .contains("not JSON")
+        );
         assert!(read_parameter("file:///does/not/exist").is_err());
         let _ = std::fs::remove_file(path);
     }
 
     #[test]
     fn json_is_indented_like_the_aws_cli() {
-        assert_eq!(json(&json!({"a": [1]})), "{\n    \"a\": [\n        1\n    ]\n}\n");
+        assert_eq!(
+            json(&json!({"a": [1]})),
+            "{\n    \"a\": [\n        1\n    ]\n}\n"
+        );
         assert_eq!("json".parse::<Output>(), Ok(Output::Json));
         assert!("text".parse::<Output>().is_err());
     }

@@ -96,7 +96,10 @@ pub fn service(svc: &Service, namespace: &str, include_tags: bool) -> Value {
     let mut m = Map::new();
     m.insert("serviceArn".into(), json!(service_arn));
     m.insert("serviceName".into(), json!(name));
-    m.insert("clusterArn".into(), json!(arn::cluster(namespace, &cluster)));
+    m.insert(
+        "clusterArn".into(),
+        json!(arn::cluster(namespace, &cluster)),
+    );
     m.insert(
         "loadBalancers".into(),
         from_spec("loadBalancers").unwrap_or(json!([])),
@@ -192,7 +195,11 @@ fn deployment(d: &ServiceDeployment, namespace: &str, spec: &Value) -> Value {
     ] {
         put(&mut m, k, spec.get(k).cloned());
     }
-    put(&mut m, "rolloutState", d.rollout_state.clone().map(Value::from));
+    put(
+        &mut m,
+        "rolloutState",
+        d.rollout_state.clone().map(Value::from),
+    );
     put(
         &mut m,
         "rolloutStateReason",
@@ -219,7 +226,10 @@ pub fn task(task: &Task, namespace: &str, include_tags: bool) -> Value {
     let stop_asked = task.annotations().contains_key(STOP_TASK);
     let mut m = Map::new();
     m.insert("attachments".into(), json!([]));
-    m.insert("clusterArn".into(), json!(arn::cluster(namespace, &cluster)));
+    m.insert(
+        "clusterArn".into(),
+        json!(arn::cluster(namespace, &cluster)),
+    );
     let containers: Vec<Value> = st
         .containers
         .iter()
@@ -230,7 +240,9 @@ pub fn task(task: &Task, namespace: &str, include_tags: bool) -> Value {
     let desired = if stop_asked {
         "STOPPED".to_string()
     } else {
-        st.desired_status.clone().unwrap_or_else(|| "RUNNING".into())
+        st.desired_status
+            .clone()
+            .unwrap_or_else(|| "RUNNING".into())
     };
     m.insert("desiredStatus".into(), json!(desired));
     m.insert(
@@ -245,10 +257,18 @@ pub fn task(task: &Task, namespace: &str, include_tags: bool) -> Value {
             .cloned()
             .unwrap_or_else(|| json!(format!("family:{family}"))),
     );
-    put(&mut m, "healthStatus", st.health_status.clone().map(Value::from));
+    put(
+        &mut m,
+        "healthStatus",
+        st.health_status.clone().map(Value::from),
+    );
     m.insert(
         "lastStatus".into(),
-        json!(st.last_status.clone().unwrap_or_else(|| "PROVISIONING".into())),
+        json!(
+            st.last_status
+                .clone()
+                .unwrap_or_else(|| "PROVISIONING".into())
+        ),
     );
     put(&mut m, "launchType", spec.get("launchType").cloned());
     m.insert(
@@ -257,7 +277,11 @@ pub fn task(task: &Task, namespace: &str, include_tags: bool) -> Value {
             || json!({"containerOverrides": [], "inferenceAcceleratorOverrides": []}),
         ),
     );
-    put(&mut m, "platformVersion", spec.get("platformVersion").cloned());
+    put(
+        &mut m,
+        "platformVersion",
+        spec.get("platformVersion").cloned(),
+    );
     put(
         &mut m,
         "startedAt",
@@ -309,7 +333,11 @@ fn container(
     put(&mut m, "exitCode", c.exit_code.map(Value::from));
     put(&mut m, "reason", c.reason.clone().map(Value::from));
     m.insert("networkInterfaces".into(), json!([]));
-    put(&mut m, "healthStatus", c.health_status.clone().map(Value::from));
+    put(
+        &mut m,
+        "healthStatus",
+        c.health_status.clone().map(Value::from),
+    );
     Value::Object(m)
 }
 
@@ -440,8 +468,14 @@ mod tests {
     fn a_service_has_the_describe_services_shape_with_ecs_arns_and_timestamps() {
         let s = service(&sample_service(), "shop", true);
         let resp = json!({"services": [s.clone()], "failures": [failure("arn:x", "MISSING")]});
-        assert_eq!(check(&resp, "DescribeServicesResponse"), Vec::<String>::new());
-        assert_eq!(s["serviceArn"], "arn:aws:ecs:kubernetes:shop:service/prod/web");
+        assert_eq!(
+            check(&resp, "DescribeServicesResponse"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            s["serviceArn"],
+            "arn:aws:ecs:kubernetes:shop:service/prod/web"
+        );
         assert_eq!(s["clusterArn"], "arn:aws:ecs:kubernetes:shop:cluster/prod");
         assert_eq!(
             s["taskDefinition"],
@@ -450,15 +484,25 @@ mod tests {
         assert_eq!(s["desiredCount"], 3);
         assert_eq!(s["roleArn"], "svc-role");
         assert_eq!(s["createdAt"], "2026-01-01T00:00:00.000000+00:00");
-        assert_eq!(s["deployments"][0]["createdAt"], "2026-01-01T00:01:00.000000+00:00");
-        assert_eq!(s["deployments"][0]["capacityProviderStrategy"][0]["capacityProvider"], "spot");
+        assert_eq!(
+            s["deployments"][0]["createdAt"],
+            "2026-01-01T00:01:00.000000+00:00"
+        );
+        assert_eq!(
+            s["deployments"][0]["capacityProviderStrategy"][0]["capacityProvider"],
+            "spot"
+        );
         assert_eq!(s["events"][0]["id"], "e1");
         assert_eq!(
             s["currentServiceDeployment"],
             "arn:aws:ecs:kubernetes:shop:service-deployment/prod/web/ecs-svc/1"
         );
         assert_eq!(s["tags"][0]["key"], "team");
-        assert!(service(&sample_service(), "shop", false).get("tags").is_none());
+        assert!(
+            service(&sample_service(), "shop", false)
+                .get("tags")
+                .is_none()
+        );
     }
 
     #[test]
@@ -468,8 +512,16 @@ mod tests {
         let s = service(&svc, "shop", false);
         assert_eq!(check(&s, "Service"), Vec::<String>::new());
         for k in [
-            "serviceArn", "serviceName", "clusterArn", "status", "desiredCount", "runningCount",
-            "pendingCount", "taskDefinition", "deployments", "events",
+            "serviceArn",
+            "serviceName",
+            "clusterArn",
+            "status",
+            "desiredCount",
+            "runningCount",
+            "pendingCount",
+            "taskDefinition",
+            "deployments",
+            "events",
         ] {
             assert!(s.get(k).is_some(), "{k}");
         }
@@ -499,8 +551,14 @@ mod tests {
         let v = task(&t, "shop", true);
         let resp = json!({"tasks": [v.clone()], "failures": []});
         assert_eq!(check(&resp, "DescribeTasksResponse"), Vec::<String>::new());
-        assert_eq!(check(&json!({"task": v.clone()}), "StopTaskResponse"), Vec::<String>::new());
-        assert_eq!(v["taskArn"], "arn:aws:ecs:kubernetes:shop:task/default/migrate-x1");
+        assert_eq!(
+            check(&json!({"task": v.clone()}), "StopTaskResponse"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            v["taskArn"],
+            "arn:aws:ecs:kubernetes:shop:task/default/migrate-x1"
+        );
         assert_eq!(v["desiredStatus"], "STOPPED");
         assert_eq!(v["group"], "family:web");
         assert_eq!(
@@ -525,7 +583,10 @@ mod tests {
         };
         let (td, tags) = task_definition(&r, "shop");
         let resp = json!({"taskDefinition": td.clone(), "tags": tags.clone()});
-        assert_eq!(check(&resp, "DescribeTaskDefinitionResponse"), Vec::<String>::new());
+        assert_eq!(
+            check(&resp, "DescribeTaskDefinitionResponse"),
+            Vec::<String>::new()
+        );
         let keys: Vec<&str> = td.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys[0], "taskDefinitionArn");
         assert!(td.get("kubernetes").is_none() && td.get("tags").is_none());

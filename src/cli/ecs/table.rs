@@ -217,7 +217,10 @@ mod tests {
     fn columns_are_padded_like_kubectl_get() {
         let out = render(
             &["NAME", "STATUS"],
-            &[vec!["web".into(), "ACTIVE".into()], vec!["backend".into(), "DRAINING".into()]],
+            &[
+                vec!["web".into(), "ACTIVE".into()],
+                vec!["backend".into(), "DRAINING".into()],
+            ],
         );
         assert_eq!(
             out,
@@ -249,11 +252,25 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         assert!(lines[0].starts_with("NAME   STATUS   DESIRED"));
         let cells: Vec<&str> = lines[1].split_whitespace().collect();
-        assert_eq!(cells, ["web", "ACTIVE", "2", "1", "1", "web:3", "IN_PROGRESS", "60m"]);
+        assert_eq!(
+            cells,
+            [
+                "web",
+                "ACTIVE",
+                "2",
+                "1",
+                "1",
+                "web:3",
+                "IN_PROGRESS",
+                "60m"
+            ]
+        );
         assert_eq!(
             failures(&[json!({"arn": "arn:x", "reason": "MISSING"})]),
             "MISSING: arn:x\n"
         );
-        assert!(arns(&[json!("arn:aws:ecs:kubernetes:ns:task-definition/web:3")]).contains("web:3"));
+        assert!(
+            arns(&[json!("arn:aws:ecs:kubernetes:ns:task-definition/web:3")]).contains("web:3")
+        );
     }
 }

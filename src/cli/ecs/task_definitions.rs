@@ -37,7 +37,11 @@ pub fn revision_of(cr: &ControllerRevision) -> Option<Revision> {
         family: data.get("family")?.as_str()?.to_string(),
         revision: cr.revision,
         spec: data.get("spec").cloned().unwrap_or(json!({})),
-        registered_at: cr.metadata.creation_timestamp.as_ref().map(|t| rfc3339(t.0)),
+        registered_at: cr
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|t| rfc3339(t.0)),
         deregistered_at: cr.annotations().get(DEREGISTERED_AT).cloned(),
     })
 }
@@ -49,7 +53,10 @@ pub async fn revisions(t: &Target) -> Result<Vec<(String, Revision)>, String> {
     let lp = ListParams::default().labels(&format!("{REVISION_OF}=taskdefinition"));
     let list = api.list(&lp).await.map_err(|e| {
         api_error(
-            &format!("listing task definition revisions (controllerrevisions) in namespace {}", t.namespace),
+            &format!(
+                "listing task definition revisions (controllerrevisions) in namespace {}",
+                t.namespace
+            ),
             e,
         )
     })?;
@@ -76,7 +83,9 @@ pub fn pick<'a>(all: &'a [(String, Revision)], reference: &str) -> Option<&'a (S
 }
 
 fn not_found(reference: &str) -> String {
-    format!("ClientException: Unable to describe task definition {reference} (no such revision in this namespace).")
+    format!(
+        "ClientException: Unable to describe task definition {reference} (no such revision in this namespace)."
+    )
 }
 
 fn answer(key: &str, r: &Revision, t: &Target, include_tags: bool, with_tags: bool) -> Response {
@@ -113,13 +122,21 @@ pub fn list_arns(all: &[(String, Revision)], f: &ListFilter, namespace: &str) ->
     let mut arns: Vec<Value> = all
         .iter()
         .map(|(_, r)| r)
-        .filter(|r| f.family_prefix.as_ref().is_none_or(|p| r.family.starts_with(p.as_str())))
+        .filter(|r| {
+            f.family_prefix
+                .as_ref()
+                .is_none_or(|p| r.family.starts_with(p.as_str()))
+        })
         .filter(|r| match status {
             "ALL" => true,
             "INACTIVE" => r.deregistered_at.is_some(),
             _ => r.deregistered_at.is_none(),
         })
-        .map(|r| json!(super::arn::task_definition(namespace, &r.family, r.revision)))
+        .map(|r| {
+            json!(super::arn::task_definition(
+                namespace, &r.family, r.revision
+            ))
+        })
         .collect();
     if f.descending {
         arns.reverse();
@@ -156,7 +173,12 @@ pub async fn deregister(t: &Target, reference: &str) -> Result<Response, String>
         };
         api.patch(name, &params, &Patch::Merge(&patch))
             .await
-            .map_err(|e| api_error(&format!("deregistering {reference} (controllerrevision {name})"), e))?;
+            .map_err(|e| {
+                api_error(
+                    &format!("deregistering {reference} (controllerrevision {name})"),
+                    e,
+                )
+            })?;
         r.deregistered_at = Some(at);
     }
     Ok(answer("taskDefinition", &r, t, false, false))
@@ -164,9 +186,13 @@ pub async fn deregister(t: &Target, reference: &str) -> Result<Response, String>
 
 /// The TaskDefinition resource register-task-definition applies (pure): the input through
 /// `import`, named after its family (or after the resource that already holds the family).
-pub fn resource(input: &Value, namespace: &str, existing: &[TaskDefinition]) -> Result<Value, String> {
-    let imported = import::import(input, Some(namespace))
-        .map_err(|e| format!("--cli-input-json: {e}"))?;
+pub fn resource(
+    input: &Value,
+    namespace: &str,
+    existing: &[TaskDefinition],
+) -> Result<Value, String> {
+    let imported =
+        import::import(input, Some(namespace)).map_err(|e| format!("--cli-input-json: {e}"))?;
     let mut tds: Vec<Value> = imported
         .resources
         .into_iter()
@@ -179,7 +205,10 @@ pub fn resource(input: &Value, namespace: &str, existing: &[TaskDefinition]) -> 
         ));
     }
     let mut td = tds.remove(0);
-    let family = td["spec"]["family"].as_str().unwrap_or_default().to_string();
+    let family = td["spec"]["family"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     if family.is_empty() {
         return Err("--cli-input-json: family is required".into());
     }
@@ -197,15 +226,27 @@ pub async fn register(t: &Target, input: &Value) -> Result<Response, String> {
     let existing = api
         .list(&ListParams::default())
         .await
-        .map_err(|e| api_error(&format!("listing task definitions in namespace {}", t.namespace), e))?
+        .map_err(|e| {
+            api_error(
+                &format!("listing task definitions in namespace {}", t.namespace),
+                e,
+            )
+        })?
         .items;
     let object = resource(input, &t.namespace, &existing)?;
-    let name = object["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    let name = object["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let spec: TaskDefinitionSpec = serde_json::from_value(object["spec"].clone())
         .map_err(|e| format!("--cli-input-json: {e}"))?;
     let what = format!("applying taskdefinition {}/{name}", t.namespace);
     let mut applied = api
-        .patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&object))
+        .patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&object),
+        )
         .await
         .map_err(|e| api_error(&what, e))?;
     let wanted = hash(&normalize(&spec));
@@ -275,23 +316,44 @@ mod tests {
 
     #[test]
     fn references_pick_a_revision_or_the_latest_active_one() {
-        let all = vec![rev("web", 1, false), rev("web", 2, false), rev("web", 3, true), rev("api", 1, false)];
+        let all = vec![
+            rev("web", 1, false),
+            rev("web", 2, false),
+            rev("web", 3, true),
+            rev("api", 1, false),
+        ];
         assert_eq!(pick(&all, "web").unwrap().1.revision, 2);
         assert_eq!(pick(&all, "web:3").unwrap().1.revision, 3);
         assert_eq!(
-            pick(&all, "arn:aws:ecs:kubernetes:ns:task-definition/web:1").unwrap().1.revision,
+            pick(&all, "arn:aws:ecs:kubernetes:ns:task-definition/web:1")
+                .unwrap()
+                .1
+                .revision,
             1
         );
         assert!(pick(&all, "web:9").is_none() && pick(&all, "db").is_none());
         let arns = |f: ListFilter| -> Vec<String> {
-            list_arns(&all, &f, "ns").iter().map(|v| v.as_str().unwrap().rsplit('/').next().unwrap().to_string()).collect()
+            list_arns(&all, &f, "ns")
+                .iter()
+                .map(|v| v.as_str().unwrap().rsplit('/').next().unwrap().to_string())
+                .collect()
         };
         assert_eq!(arns(ListFilter::default()), ["web:1", "web:2", "api:1"]);
         assert_eq!(
-            arns(ListFilter { family_prefix: Some("we".into()), status: Some("ALL".into()), descending: true }),
+            arns(ListFilter {
+                family_prefix: Some("we".into()),
+                status: Some("ALL".into()),
+                descending: true
+            }),
             ["web:3", "web:2", "web:1"]
         );
-        assert_eq!(arns(ListFilter { status: Some("INACTIVE".into()), ..ListFilter::default() }), ["web:3"]);
+        assert_eq!(
+            arns(ListFilter {
+                status: Some("INACTIVE".into()),
+                ..ListFilter::default()
+            }),
+            ["web:3"]
+        );
     }
 
     #[test]
@@ -303,7 +365,17 @@ mod tests {
         assert_eq!(td["metadata"]["namespace"], "shop");
         let holder: TaskDefinition = serde_json::from_value(json!({"apiVersion": "ecs-operator.io/v1alpha1",
             "kind": "TaskDefinition", "metadata": {"name": "frontend"}, "spec": {"family": "web_app"}})).unwrap();
-        assert_eq!(resource(&input, "shop", &[holder]).unwrap()["metadata"]["name"], "frontend");
-        assert!(resource(&json!({"serviceName": "x", "taskDefinition": "web"}), "shop", &[]).is_err());
+        assert_eq!(
+            resource(&input, "shop", &[holder]).unwrap()["metadata"]["name"],
+            "frontend"
+        );
+        assert!(
+            resource(
+                &json!({"serviceName": "x", "taskDefinition": "web"}),
+                "shop",
+                &[]
+            )
+            .is_err()
+        );
     }
 }

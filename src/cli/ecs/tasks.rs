@@ -122,7 +122,11 @@ pub fn task_object(r: &Run, cluster: Option<&str>) -> Result<Value, String> {
         .filter(|s| !s.is_empty())
         .ok_or("run-task: --task-definition is required")?
         .to_string();
-    if spec.get("count").and_then(Value::as_i64).is_some_and(|n| !(1..=10).contains(&n)) {
+    if spec
+        .get("count")
+        .and_then(Value::as_i64)
+        .is_some_and(|n| !(1..=10).contains(&n))
+    {
         return Err("run-task: --count must be between 1 and 10 (as ECS requires)".into());
     }
     let spec_value = Value::Object(spec);
@@ -165,7 +169,8 @@ pub async fn stop(t: &Target, id: &str, reason: Option<&str>) -> Result<Response
             t.cluster, t.namespace
         )
     })?;
-    let patch = json!({"metadata": {"annotations": {STOP_TASK: reason.unwrap_or("Task stopped by user")}}});
+    let patch =
+        json!({"metadata": {"annotations": {STOP_TASK: reason.unwrap_or("Task stopped by user")}}});
     let params = PatchParams {
         field_manager: Some(FIELD_MANAGER.into()),
         ..PatchParams::default()
@@ -197,11 +202,18 @@ mod tests {
         };
         let o = task_object(&r, Some("prod")).unwrap();
         assert_eq!(o["metadata"]["generateName"], "web-app-");
-        assert_eq!(o["spec"]["taskDefinition"], "arn:aws:ecs:kubernetes:ns:task-definition/web_app:2");
+        assert_eq!(
+            o["spec"]["taskDefinition"],
+            "arn:aws:ecs:kubernetes:ns:task-definition/web_app:2"
+        );
         assert_eq!(o["spec"]["count"], 2);
         assert_eq!(o["spec"]["group"], "g");
         assert_eq!(o["spec"]["cluster"], "prod");
-        assert!(task_object(&Run::default(), None).unwrap_err().contains("--task-definition"));
+        assert!(
+            task_object(&Run::default(), None)
+                .unwrap_err()
+                .contains("--task-definition")
+        );
         let bad = Run {
             task_definition: Some("web".into()),
             count: Some(11),
@@ -209,7 +221,10 @@ mod tests {
         };
         assert!(task_object(&bad, None).is_err());
         let wrong = Run {
-            input: json!({"taskDefinition": "web", "count": "two"}).as_object().cloned().unwrap(),
+            input: json!({"taskDefinition": "web", "count": "two"})
+                .as_object()
+                .cloned()
+                .unwrap(),
             ..Run::default()
         };
         assert!(task_object(&wrong, None).unwrap_err().contains("count"));
@@ -220,8 +235,27 @@ mod tests {
         let t = json!({"taskDefinitionArn": "arn:aws:ecs:kubernetes:ns:task-definition/web:2",
             "startedBy": "ci", "desiredStatus": "RUNNING"});
         assert!(matches(&t, &Filter::default()));
-        assert!(matches(&t, &Filter { family: Some("web".into()), started_by: Some("ci".into()), ..Filter::default() }));
-        assert!(!matches(&t, &Filter { family: Some("api".into()), ..Filter::default() }));
-        assert!(!matches(&t, &Filter { desired_status: Some("STOPPED".into()), ..Filter::default() }));
+        assert!(matches(
+            &t,
+            &Filter {
+                family: Some("web".into()),
+                started_by: Some("ci".into()),
+                ..Filter::default()
+            }
+        ));
+        assert!(!matches(
+            &t,
+            &Filter {
+                family: Some("api".into()),
+                ..Filter::default()
+            }
+        ));
+        assert!(!matches(
+            &t,
+            &Filter {
+                desired_status: Some("STOPPED".into()),
+                ..Filter::default()
+            }
+        ));
     }
 }
