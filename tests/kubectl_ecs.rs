@@ -4,7 +4,9 @@
 //! against the ECS API model's DescribeServicesResponse, tests/fixtures/ecs-shapes), the default
 //! table, list-services, update-service (--desired-count, --force-new-deployment), the task
 //! definition verbs (register from --cli-input-json file://, describe, list, deregister) and
-//! run-task / describe-tasks / list-tasks / stop-task. `#[ignore]`d without a cluster.
+//! run-task / describe-tasks / list-tasks / stop-task, continue- and stop-service-deployment on
+//! a BLUE_GREEN service with a PAUSE hook, and the errors (a bad flag, a missing service, an
+//! unknown context, a ServiceAccount without RBAC). `#[ignore]`d without a cluster.
 
 mod harness;
 
@@ -34,6 +36,39 @@ fn ecs(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).to_string(),
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
+}
+
+/// Run `kubectl-ecs ARGS` with `KUBECONFIG` set to `kubeconfig`: (exit code, stderr).
+fn ecs_as(kubeconfig: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-ecs"))
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .output()
+        .expect("kubectl-ecs runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// A kubeconfig for ServiceAccount `nobody` of the namespace (no RBAC bindings).
+fn kubeconfig_of_nobody(ns: &str) -> std::path::PathBuf {
+    harness::kubectl(&["-n", ns, "create", "serviceaccount", "nobody"]);
+    let token = harness::kubectl(&["-n", ns, "create", "token", "nobody"]);
+    let current: Value = serde_json::from_str(&harness::kubectl(&[
+        "config", "view", "--raw", "--minify", "-o", "json",
+    ]))
+    .unwrap();
+    let cluster = current["clusters"][0]["cluster"].clone();
+    let config = serde_json::json!({
+        "apiVersion": "v1", "kind": "Config", "current-context": "nobody",
+        "clusters": [{"name": "c", "cluster": cluster}],
+        "users": [{"name": "nobody", "user": {"token": token.trim()}}],
+        "contexts": [{"name": "nobody", "context": {"cluster": "c", "user": "nobody", "namespace": ns}}],
+    });
+    let path = std::env::temp_dir().join(format!("kubectl-ecs-{ns}-nobody.kubeconfig"));
+    std::fs::write(&path, config.to_string()).unwrap();
+    path
 }
 
 /// Run `kubectl-ecs -n NS ARGS -o json`, expect exit 0, parse the JSON.
@@ -306,6 +341,26 @@ async fn describe_services_has_ecs_shape_and_update_service_acts() {
     let (code, _, stderr) = ecs(&["--context", "no-such-context", "list-services"]);
     assert_eq!(code, 1);
     assert!(stderr.starts_with("error: "), "{stderr}");
+    // The user's RBAC applies: a ServiceAccount with no bindings is refused, in words.
+    let nobody = kubeconfig_of_nobody(&n);
+    let (code, stderr) = ecs_as(&nobody, &["list-services"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("forbidden (RBAC)"), "{stderr}");
+    let (code, stderr) = ecs_as(
+        &nobody,
+        &[
+            "--cluster",
+            "prod",
+            "update-service",
+            "--service",
+            "web",
+            "--desired-count",
+            "1",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("forbidden (RBAC)"), "{stderr}");
+    let _ = std::fs::remove_file(nobody);
     ns.cleanup().await;
 }
 
@@ -542,5 +597,126 @@ async fn task_definition_and_task_verbs() {
     let missing = ecs_json(&n, &["describe-tasks", "--tasks", "nope"]);
     assert_eq!(missing["failures"][0]["reason"], "MISSING");
     let _ = std::fs::remove_dir_all(&dir);
+    ns.cleanup().await;
+}
+
+/// Wait until the Service's BLUE_GREEN deployment of `td` has `status` (and `stage`).
+async fn wait_deployment(ns: &TestNamespace, td: &str, want: &str, stage: Option<&str>) {
+    wait_for(
+        Duration::from_secs(90),
+        &format!("the deployment of {td} {want} {stage:?}"),
+        || async {
+            let svc = ns.api::<Service>().get("bg").await.ok()?;
+            let d = svc.status?.service_deployment?;
+            (d.target_service_revision.task_definition == td
+                && d.status == want
+                && stage.is_none_or(|s| d.lifecycle_stage == s))
+            .then_some(())
+        },
+    )
+    .await
+}
+
+fn bg_input(image: &str) -> String {
+    format!(
+        r#"{{"family": "bg", "containerDefinitions": [{{"name": "app", "image": "{image}", "cpu": 128, "memory": 128,
+            "portMappings": [{{"containerPort": 8080, "name": "http"}}]}}]}}"#
+    )
+}
+
+/// continue-service-deployment past a PAUSE hook, stop-service-deployment rolling back, with the
+/// ARN describe-services prints as currentServiceDeployment.
+#[tokio::test]
+#[ignore = "needs the local cluster and the operator: scripts/test.sh"]
+async fn continue_and_stop_service_deployment() {
+    let ns = TestNamespace::new("kubectl-ecs-bg").await;
+    let n = ns.name.clone();
+    let register = |image: &str| {
+        let out = ecs_json(
+            &n,
+            &[
+                "register-task-definition",
+                "--cli-input-json",
+                &bg_input(image),
+            ],
+        );
+        out["taskDefinition"]["revision"].as_i64().unwrap()
+    };
+    assert_eq!(register("nginx:1"), 1);
+    apply_yaml(
+        &n,
+        r#"
+apiVersion: ecs-operator.io/v1alpha1
+kind: Service
+metadata: {name: bg}
+spec:
+  serviceName: bg
+  taskDefinition: bg
+  desiredCount: 2
+  loadBalancers: [{containerName: app, containerPort: 8080}]
+  deploymentConfiguration:
+    strategy: BLUE_GREEN
+    bakeTimeInMinutes: 1
+    lifecycleHooks:
+    - {targetType: PAUSE, lifecycleStages: [POST_TEST_TRAFFIC_SHIFT]}
+  kubernetes:
+    deploymentMinuteSeconds: 2
+"#,
+    );
+    wait_deployment(&ns, "bg:1", "SUCCESSFUL", None).await;
+    let (code, _, stderr) = ecs(&[
+        "-n",
+        &n,
+        "continue-service-deployment",
+        "--service-deployment-arn",
+        &format!("arn:aws:ecs:kubernetes:{n}:service-deployment/default/bg/ecs-svc/0"),
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not IN_PROGRESS"), "{stderr}");
+
+    assert_eq!(register("nginx:2"), 2);
+    wait_deployment(&ns, "bg:2", "IN_PROGRESS", Some("POST_TEST_TRAFFIC_SHIFT")).await;
+    let d = ecs_json(&n, &["describe-services", "--services", "bg"]);
+    assert_shape(&d, "DescribeServicesResponse");
+    let arn = d["services"][0]["currentServiceDeployment"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        arn.starts_with(&format!(
+            "arn:aws:ecs:kubernetes:{n}:service-deployment/default/bg/ecs-svc/"
+        )),
+        "{arn}"
+    );
+    let cont = ecs_json(
+        &n,
+        &[
+            "continue-service-deployment",
+            "--service-deployment-arn",
+            &arn,
+        ],
+    );
+    assert_shape(&cont, "ContinueServiceDeploymentResponse");
+    assert_eq!(cont["serviceDeploymentArn"], arn.as_str());
+    wait_deployment(&ns, "bg:2", "SUCCESSFUL", None).await;
+
+    assert_eq!(register("nginx:3"), 3);
+    wait_deployment(&ns, "bg:3", "IN_PROGRESS", Some("POST_TEST_TRAFFIC_SHIFT")).await;
+    let d = ecs_json(&n, &["describe-services", "--services", "bg"]);
+    let arn = d["services"][0]["currentServiceDeployment"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stop = ecs_json(
+        &n,
+        &["stop-service-deployment", "--service-deployment-arn", &arn],
+    );
+    assert_shape(&stop, "StopServiceDeploymentResponse");
+    wait_deployment(&ns, "bg:3", "ROLLBACK_SUCCESSFUL", None).await;
+    let d = ecs_json(&n, &["describe-services", "--services", "bg"]);
+    assert_eq!(
+        d["services"][0]["taskDefinition"],
+        format!("arn:aws:ecs:kubernetes:{n}:task-definition/bg:2")
+    );
     ns.cleanup().await;
 }

@@ -104,6 +104,8 @@ pub struct Response {
     pub table: String,
     /// Lines for stderr in table output (failures[]).
     pub notes: String,
+    /// Lines for stderr whatever the output (warnings).
+    pub warnings: String,
 }
 
 impl Response {
@@ -112,17 +114,18 @@ impl Response {
             body,
             table,
             notes: String::new(),
+            warnings: String::new(),
         }
     }
 
     /// What goes to stdout, and to stderr.
     pub fn print(&self, output: Output) -> (String, String) {
         match output {
-            Output::Table => (self.table.clone(), self.notes.clone()),
-            Output::Json => (json(&self.body), String::new()),
+            Output::Table => (self.table.clone(), self.warnings.clone() + &self.notes),
+            Output::Json => (json(&self.body), self.warnings.clone()),
             Output::Yaml => (
                 serde_norway::to_string(&self.body).unwrap_or_default(),
-                String::new(),
+                self.warnings.clone(),
             ),
         }
     }

@@ -531,6 +531,21 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_sample_services_have_the_describe_services_shape() {
+        for yaml in [
+            include_str!("../../../config/samples/service.yaml"),
+            include_str!("../../../config/samples/service-blue-green.yaml"),
+        ] {
+            let svc: Service = serde_norway::from_str(yaml).unwrap();
+            let resp = json!({"services": [service(&svc, "default", true)], "failures": []});
+            assert_eq!(
+                check(&resp, "DescribeServicesResponse"),
+                Vec::<String>::new()
+            );
+        }
+    }
+
     fn check(v: &Value, shape: &str) -> Vec<String> {
         super::super::conform::check(v, shape, &model())
     }

@@ -185,14 +185,20 @@ pub async fn deregister(t: &Target, reference: &str) -> Result<Response, String>
 }
 
 /// The TaskDefinition resource register-task-definition applies (pure): the input through
-/// `import`, named after its family (or after the resource that already holds the family).
+/// `import`, named after its family (or after the resource that already holds the family), and
+/// the import's warnings (what Kubernetes cannot do all of).
 pub fn resource(
     input: &Value,
     namespace: &str,
     existing: &[TaskDefinition],
-) -> Result<Value, String> {
+) -> Result<(Value, Vec<String>), String> {
     let imported =
         import::import(input, Some(namespace)).map_err(|e| format!("--cli-input-json: {e}"))?;
+    let warnings: Vec<String> = imported
+        .report
+        .of(import::Fate::Warned)
+        .map(|e| format!("warning: {}: {}", e.path, e.detail))
+        .collect();
     let mut tds: Vec<Value> = imported
         .resources
         .into_iter()
@@ -215,7 +221,7 @@ pub fn resource(
     if let Some(holder) = existing.iter().find(|x| x.family() == family) {
         td["metadata"]["name"] = json!(holder.name_any());
     }
-    Ok(td)
+    Ok((td, warnings))
 }
 
 /// register-task-definition `--cli-input-json`: `{"taskDefinition": {...}, "tags": [...]}` of
@@ -233,7 +239,7 @@ pub async fn register(t: &Target, input: &Value) -> Result<Response, String> {
             )
         })?
         .items;
-    let object = resource(input, &t.namespace, &existing)?;
+    let (object, warnings) = resource(input, &t.namespace, &existing)?;
     let name = object["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
@@ -295,7 +301,9 @@ pub async fn register(t: &Target, input: &Value) -> Result<Response, String> {
     let all = revisions(t).await?;
     let reference = format!("{family}:{revision}");
     let (_, r) = pick(&all, &reference).ok_or_else(|| not_found(&reference))?;
-    Ok(answer("taskDefinition", r, t, true, true))
+    let mut response = answer("taskDefinition", r, t, true, true);
+    response.warnings = warnings.iter().map(|w| format!("{w}\n")).collect();
+    Ok(response)
 }
 
 #[cfg(test)]
@@ -359,14 +367,14 @@ mod tests {
     #[test]
     fn register_input_becomes_a_task_definition_named_for_its_family() {
         let input = json!({"family": "web_app", "containerDefinitions": [{"name": "web", "image": "nginx", "memory": 128}]});
-        let td = resource(&input, "shop", &[]).unwrap();
+        let (td, _) = resource(&input, "shop", &[]).unwrap();
         assert_eq!(td["kind"], "TaskDefinition");
         assert_eq!(td["metadata"]["name"], "web-app");
         assert_eq!(td["metadata"]["namespace"], "shop");
         let holder: TaskDefinition = serde_json::from_value(json!({"apiVersion": "ecs-operator.io/v1alpha1",
             "kind": "TaskDefinition", "metadata": {"name": "frontend"}, "spec": {"family": "web_app"}})).unwrap();
         assert_eq!(
-            resource(&input, "shop", &[holder]).unwrap()["metadata"]["name"],
+            resource(&input, "shop", &[holder]).unwrap().0["metadata"]["name"],
             "frontend"
         );
         assert!(
