@@ -323,6 +323,30 @@ async fn describe_services_has_ecs_shape_and_update_service_acts() {
             .any(|e| e["message"].as_str().is_some_and(|m| m.contains(&second)))
     );
 
+    // update-service --task-definition (an ARN, stored as family:N).
+    let td_arn = format!("arn:aws:ecs:kubernetes:{n}:task-definition/web:1");
+    let pinned = ecs_json(
+        &n,
+        &[
+            "--cluster",
+            "prod",
+            "update-service",
+            "--service",
+            "web",
+            "--task-definition",
+            &td_arn,
+        ],
+    );
+    assert_eq!(pinned["service"]["taskDefinition"], td_arn.as_str());
+    let svc = ns.api::<Service>().get("web").await.unwrap();
+    assert_eq!(svc.spec.task_definition.as_deref(), Some("web:1"));
+    let (code, yaml, _) = ecs(&["-n", &n, "--cluster", "prod", "list-services", "-o", "yaml"]);
+    assert_eq!(code, 0);
+    assert!(
+        yaml.starts_with("serviceArns:\n- arn:aws:ecs:kubernetes:"),
+        "{yaml}"
+    );
+
     // Errors: a bad flag, a service that is not there, a kubeconfig context that is not.
     let (code, _, stderr) = ecs(&["-n", &n, "describe-services"]);
     assert_ne!(code, 0);
