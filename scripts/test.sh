@@ -64,10 +64,10 @@ curl -fsS "http://$ECS_OPERATOR_METRICS_ADDR/readyz" >/dev/null || { echo "opera
 # Service reports the new rollout; the other 6 checks pass). Run it by hand; see README.
 
 # The e2e tests (and every import fixture through a server-side dry run; the deployment
-# strategies with a real Alertmanager and the Gateway API CRDs), against the live cluster: here a missing cluster fails them. The zero-writes test counts the operator's
+# strategies with a real Alertmanager and the Gateway API CRDs; the kubectl-ecs plugin), against the live cluster: here a missing cluster fails them. The zero-writes test counts the operator's
 # writes, so it runs alone after the others.
 status=0
-cargo test --locked --test e2e --test operator --test drift --test import --test strategies --test scheduler --test tenancy -- --ignored --test-threads=2 --nocapture --skip no_op || status=$?
+cargo test --locked --test e2e --test operator --test kubectl_ecs --test drift --test import --test strategies --test scheduler --test tenancy -- --ignored --test-threads=2 --nocapture --skip no_op || status=$?
 if [[ $status -eq 0 ]]; then
   cargo test --locked --test operator -- --ignored --exact no_op_reapply_of_100_services_writes_nothing --nocapture || status=$?
 fi

@@ -390,6 +390,41 @@ pub fn compute(
     }
 }
 
+/// The annotation that stops a task (ECS `StopTask`, as `kubectl ecs stop-task` sets it); its
+/// value is the `reason` (ECS's default: "Task stopped by user").
+pub const STOP_TASK: &str = "ecs-operator.io/stop-task";
+
+/// The status of a task stopped by the user (ECS `StopTask`): stopCode UserInitiated, the
+/// reason as stoppedReason, every container STOPPED; its pods are then stopped. Pure.
+pub fn stopped_by_user(
+    prev: &TaskStatus,
+    reason: &str,
+    generation: Option<i64>,
+    now: &str,
+) -> Outcome {
+    let mut st = prev.clone();
+    let reason = if reason.trim().is_empty() {
+        "Task stopped by user"
+    } else {
+        reason
+    };
+    st.stop_code = Some("UserInitiated".into());
+    st.stopped_reason = Some(reason.into());
+    st.stopped_at = Some(now.into());
+    st.desired_status = Some("STOPPED".into());
+    st.last_status = Some("STOPPED".into());
+    for c in &mut st.containers {
+        c.last_status = "STOPPED".into();
+    }
+    conditions(&mut st, "STOPPED", generation, now);
+    Outcome {
+        status: st,
+        stop_pods: true,
+        stopped_now: true,
+        recheck_after: None,
+    }
+}
+
 /// Ready while RUNNING or after a clean stop; Progressing until RUNNING; Stalled when the task
 /// failed (it could not start, or an essential container exited non-zero). A standalone task
 /// "continues its lifecycle regardless of its health status" (ECS API model, `HealthCheck`):
@@ -431,6 +466,33 @@ mod tests {
     use super::*;
 
     use serde_json::json;
+
+    #[test]
+    fn a_user_stop_is_user_initiated_with_the_reason_and_not_a_failure() {
+        let prev = TaskStatus {
+            last_status: Some("RUNNING".into()),
+            containers: vec![TaskContainerStatus {
+                pod: "job-0".into(),
+                name: "app".into(),
+                last_status: "RUNNING".into(),
+                essential: true,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let out = stopped_by_user(&prev, "", Some(1), "2026-01-01T00:00:00Z");
+        let st = &out.status;
+        assert!(out.stop_pods && out.stopped_now);
+        assert_eq!(st.last_status.as_deref(), Some("STOPPED"));
+        assert_eq!(st.desired_status.as_deref(), Some("STOPPED"));
+        assert_eq!(st.stop_code.as_deref(), Some("UserInitiated"));
+        assert_eq!(st.stopped_reason.as_deref(), Some("Task stopped by user"));
+        assert_eq!(st.containers[0].last_status, "STOPPED");
+        let stalled = st.conditions.iter().find(|c| c.type_ == STALLED).unwrap();
+        assert_eq!(stalled.status, "False");
+        let out = stopped_by_user(&prev, "deploy aborted", Some(1), "2026-01-01T00:00:00Z");
+        assert_eq!(out.status.stopped_reason.as_deref(), Some("deploy aborted"));
+    }
 
     fn pod(containers: serde_json::Value, phase: &str) -> Pod {
         serde_json::from_value(json!({

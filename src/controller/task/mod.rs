@@ -3,7 +3,8 @@
 //! `overrides`: pure) → [`apply`] (create the pods a started task lacks; the only step besides
 //! [`status`] that writes) → [`lifecycle`] (the ECS lifecycle from the pods as the cache sees
 //! them: pure) → [`status`] (written only when it changed, Events). When an essential container
-//! exits the task stops: its status is recorded first, then its pods are deleted.
+//! exits, or the `ecs-operator.io/stop-task` annotation asks (ECS StopTask), the task stops:
+//! its status is recorded first, then its pods are deleted.
 
 pub mod apply;
 pub mod lifecycle;
@@ -34,6 +35,13 @@ pub async fn reconcile(task: Arc<Task>, ctx: Arc<Context>) -> Result<Action, Err
     let prev = task.status.clone().unwrap_or_default();
     if prev.last_status.as_deref() == Some("STOPPED") {
         // STOPPED is final: stop whatever of the task still runs.
+        apply::stop(&ctx, &ns, &selector).await?;
+        return Ok(Action::await_change());
+    }
+    if let Some(reason) = task.annotations().get(lifecycle::STOP_TASK) {
+        // StopTask: record the stop first, then stop the pods.
+        let outcome = lifecycle::stopped_by_user(&prev, reason, task.metadata.generation, &now());
+        status::write(&ctx, &task, &outcome).await?;
         apply::stop(&ctx, &ns, &selector).await?;
         return Ok(Action::await_change());
     }

@@ -30,8 +30,9 @@ pub async fn write(ctx: &Context, task: &Task, outcome: &Outcome) -> Result<(), 
     .await?;
     if outcome.stopped_now {
         let reason = st.stopped_reason.clone().unwrap_or_default();
-        let clean_exit = st.stop_code.as_deref() == Some("EssentialContainerExited")
-            && (!reason.contains("code") || reason.ends_with("code 0"));
+        let clean_exit = st.stop_code.as_deref() == Some("UserInitiated")
+            || (st.stop_code.as_deref() == Some("EssentialContainerExited")
+                && (!reason.contains("code") || reason.ends_with("code 0")));
         events::publish(ctx, task, !clean_exit, "TaskStopped", reason).await;
     }
     Ok(())
