@@ -13,6 +13,15 @@
 #   scripts/cluster.sh status   is it up? nodes with zone/arch/instance-type/capacity-provider labels
 #   scripts/cluster.sh env      print `export KUBECONFIG=... PATH=...` (use: eval "$(scripts/cluster.sh env)")
 #   scripts/cluster.sh logs [component]   list / print component logs of the running (or last) cluster
+#   scripts/cluster.sh pid <component>     the pid of a running component (kube-apiserver, etcd, ...)
+#   scripts/cluster.sh restart <component> [--flag=value ...]   stop a component (SIGTERM, then
+#                               SIGKILL after 10 s) and start it again with the same command line
+#                               (plus the extra flags), logging to the same file; waits until it
+#                               serves again (the fault-injection tests use it)
+#   scripts/cluster.sh revive    start again every component that exited (from its recorded command line)
+#   scripts/cluster.sh supervise revive exited components every second, as a kubelet does for
+#                               static pods (kube-controller-manager and kube-scheduler exit when they
+#                               lose their lease while the API server is down)
 #
 # Environment:
 #   ECS_OPERATOR_CACHE   cache root (default ~/.cache/ecs-operator); binaries live in
@@ -402,6 +411,8 @@ listening_of() {
 
 teardown() {
   local pids p alive out
+  # No revival from here on (a running `supervise` stops reviving once the records are gone).
+  rm -rf "${CLUSTER_DIR}/argv"
   pids="$(cluster_pids | tr '\n' ' ')"
   save_logs
   if [[ -x "${KWOKCTL}" ]]; then
@@ -601,6 +612,7 @@ cmd_up() {
       teardown
     done
   fi
+  record_components
   log "cluster '${CLUSTER_NAME}' is up in $((SECONDS - t0))s ($(kc get nodes --no-headers | wc -l) nodes)"
   log "KUBECONFIG=${KUBECONFIG_PATH}   (eval \"\$(${BASH_SOURCE[0]} env)\")"
   echo "${KUBECONFIG_PATH}"
@@ -673,6 +685,113 @@ cmd_logs() {
   fi
 }
 
+component_pid() {
+  local f="${CLUSTER_DIR}/pids/$1.pid" pid
+  [[ -f "${f}" ]] || die "no component '$1' in cluster '${CLUSTER_NAME}' (see: cluster.sh status)"
+  pid="$(<"${f}")"; pid="${pid//[!0-9]/}"
+  kill -0 "${pid}" 2>/dev/null || die "component '$1' (pid ${pid}) is not running"
+  echo "${pid}"
+}
+
+cmd_pid() {
+  [[ $# -eq 1 ]] || die "usage: cluster.sh pid <component>"
+  component_pid "$1"
+}
+
+# Serving again: the apiserver answers /readyz; etcd answers /health; others are alive 2 s later.
+wait_serving() {
+  local name=$1 pid=$2 i
+  for i in $(seq 1 120); do
+    kill -0 "${pid}" 2>/dev/null || die "${name} exited after its restart (log: ${CLUSTER_DIR}/logs/${name}.log)"
+    case "${name}" in
+      kube-apiserver) kc get --raw /readyz >/dev/null 2>&1 && return 0 ;;
+      etcd) curl -fsS "http://127.0.0.1:$(etcd_client_port)/health" 2>/dev/null | grep -q '"health":"true"' && return 0 ;;
+      *) ((i >= 4)) && return 0 ;;
+    esac
+    sleep 0.5
+  done
+  die "${name} did not serve within 60 s of its restart"
+}
+
+etcd_client_port() {
+  tr '\0' '\n' <"/proc/$(component_pid etcd)/cmdline" | sed -n 's|^--listen-client-urls=http://127.0.0.1:||p'
+}
+
+# Each component's command line and working directory, recorded while it runs (`up` records them),
+# so that a component can be started again after it stopped: by `restart`, or by `supervise` when
+# it exited on its own (kube-controller-manager and kube-scheduler exit when they lose their
+# leader lease, e.g. while the API server is down; on a real node the kubelet restarts them).
+record_components() {
+  local f name pid
+  mkdir -p "${CLUSTER_DIR}/argv"
+  for f in "${CLUSTER_DIR}"/pids/*.pid; do
+    [[ -f "${f}" ]] || continue
+    name="$(basename "${f}" .pid)"
+    [[ -f "${CLUSTER_DIR}/argv/${name}.argv" ]] && continue
+    pid="$(<"${f}")"; pid="${pid//[!0-9]/}"
+    kill -0 "${pid}" 2>/dev/null || continue
+    cp "/proc/${pid}/cmdline" "${CLUSTER_DIR}/argv/${name}.argv"
+    readlink "/proc/${pid}/cwd" >"${CLUSTER_DIR}/argv/${name}.cwd"
+  done
+}
+
+# start_component NAME [--flag=value ...]: from its recorded command line; a flag given again
+# replaces the recorded one (same --name=).
+start_component() {
+  local name=$1 a extra replaced cwd
+  shift
+  [[ -f "${CLUSTER_DIR}/argv/${name}.argv" ]] || die "no recorded command line for '${name}'"
+  local -a argv=() kept=()
+  mapfile -d '' -t argv <"${CLUSTER_DIR}/argv/${name}.argv"
+  for a in "${argv[@]}"; do
+    replaced=0
+    for extra in "$@"; do [[ "${a}" == --* && "${a%%=*}" == "${extra%%=*}" ]] && replaced=1; done
+    ((replaced)) || kept+=("${a}")
+  done
+  cwd="$(<"${CLUSTER_DIR}/argv/${name}.cwd")"
+  (cd "${cwd}" && exec setsid "${kept[@]}" "$@" </dev/null >>"${CLUSTER_DIR}/logs/${name}.log" 2>&1) &
+  printf '%s' "$!" >"${CLUSTER_DIR}/pids/${name}.pid"
+  echo "$!"
+}
+
+cmd_restart() {
+  [[ $# -ge 1 ]] || die "usage: cluster.sh restart <component> [--flag=value ...]"
+  local name=$1 pid new i t0=$SECONDS
+  shift
+  record_components
+  pid="$(component_pid "${name}")"
+  kill -TERM "${pid}"
+  for i in $(seq 1 100); do kill -0 "${pid}" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "${pid}" 2>/dev/null && { kill -KILL "${pid}"; sleep 0.5; }
+  new="$(start_component "${name}" "$@")"
+  wait_serving "${name}" "${new}"
+  log "restarted ${name}: pid ${pid} -> ${new}, serving after $((SECONDS - t0))s"
+}
+
+# Start again every recorded component that is not running; print what was started.
+cmd_revive() {
+  local f name pid
+  record_components
+  for f in "${CLUSTER_DIR}"/argv/*.argv; do
+    [[ -f "${f}" ]] || continue
+    name="$(basename "${f}" .argv)"
+    pid="$(cat "${CLUSTER_DIR}/pids/${name}.pid" 2>/dev/null || true)"; pid="${pid//[!0-9]/}"
+    if [[ -z "${pid}" ]] || ! kill -0 "${pid}" 2>/dev/null; then
+      log "${name} (pid ${pid:-none}) is not running: starting it again (pid $(start_component "${name}"))"
+    fi
+  done
+}
+
+# What a kubelet does for static pods: revive exited components every second, until the cluster
+# is torn down (or this process is stopped).
+cmd_supervise() {
+  record_components
+  while cluster_exists && [[ -d "${CLUSTER_DIR}/argv" ]]; do
+    cmd_revive
+    sleep 1
+  done
+}
+
 # ---------------------------------------------------------------------------------------------
 # dispatch
 # ---------------------------------------------------------------------------------------------
@@ -690,6 +809,10 @@ main() {
     status) cmd_status "$@" ;;
     env) cmd_env "$@" ;;
     logs) cmd_logs "$@" ;;
+    pid) cmd_pid "$@" ;;
+    restart) cmd_restart "$@" ;;
+    revive) cmd_revive "$@" ;;
+    supervise) cmd_supervise "$@" ;;
     -h|--help|help) usage ;;
     *) usage >&2; die "unknown subcommand '${cmd}'" ;;
   esac

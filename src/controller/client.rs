@@ -1,9 +1,15 @@
 //! The operator's API client: kube-rs's default stack with one more layer that counts every
 //! request by verb and resource, so the cost of a reconcile (zero when nothing changed) and
-//! of an idle operator can be read from `/metrics`.
+//! of an idle operator can be read from `/metrics`, and that watches whether the API server
+//! answers ([`ApiReach`], behind `/readyz`): it costs no request of its own.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
 
 use http::Request;
 use kube::client::{Body, ClientBuilder};
@@ -18,21 +24,69 @@ pub const USER_AGENT: &str = concat!("ecs-operator/", env!("CARGO_PKG_VERSION"))
 
 /// Build the client from the usual kubeconfig / in-cluster inference, naming itself and
 /// counting requests.
-pub async fn build(metrics: Arc<Metrics>) -> anyhow::Result<Client> {
+pub async fn build(metrics: Arc<Metrics>, reach: Arc<ApiReach>) -> anyhow::Result<Client> {
     let mut config = Config::infer().await?;
     config.headers.push((
         http::header::USER_AGENT,
         http::HeaderValue::from_static(USER_AGENT),
     ));
     Ok(ClientBuilder::try_from(config)?
-        .with_layer(&CountLayer { metrics })
+        .with_layer(&CountLayer { metrics, reach })
         .build())
 }
 
-/// Counts each request in [`Metrics::request`].
+/// How long a request may go unanswered before the API server counts as unreachable.
+pub const UNANSWERED_AFTER: Duration = Duration::from_secs(10);
+
+/// Whether the API server answers the operator's own requests: unreachable while the last
+/// request failed without an answer (connection refused, reset, timed out) or got a 5xx
+/// (its storage is down), and while a request has waited longer than [`UNANSWERED_AFTER`]
+/// (a frozen or partitioned server). Watches count by their first answer only: they are
+/// long-lived by design. An idle operator sends nothing, so it cannot notice a server that
+/// goes away in silence; its next request (or lease renewal) does.
+#[derive(Default)]
+pub struct ApiReach {
+    failing: AtomicBool,
+    next_id: AtomicU64,
+    in_flight: Mutex<BTreeMap<u64, Instant>>,
+}
+
+impl ApiReach {
+    /// Why the API server counts as unreachable now, if it does.
+    pub fn unreachable(&self) -> Option<String> {
+        if self.failing.load(Ordering::Relaxed) {
+            return Some("the API server's last answer was an error (or none came)".into());
+        }
+        let oldest = self.in_flight.lock().ok()?.values().min().copied()?;
+        (oldest.elapsed() > UNANSWERED_AFTER).then(|| {
+            format!(
+                "a request to the API server has waited {}s for an answer",
+                oldest.elapsed().as_secs()
+            )
+        })
+    }
+
+    fn start(&self) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut m) = self.in_flight.lock() {
+            m.insert(id, Instant::now());
+        }
+        id
+    }
+
+    fn finish(&self, id: u64, answered: bool) {
+        if let Ok(mut m) = self.in_flight.lock() {
+            m.remove(&id);
+        }
+        self.failing.store(!answered, Ordering::Relaxed);
+    }
+}
+
+/// Counts each request in [`Metrics::request`] and tracks answers in [`ApiReach`].
 #[derive(Clone)]
 pub struct CountLayer {
     metrics: Arc<Metrics>,
+    reach: Arc<ApiReach>,
 }
 
 impl<S> Layer<S> for CountLayer {
@@ -41,6 +95,7 @@ impl<S> Layer<S> for CountLayer {
         Count {
             inner,
             metrics: self.metrics.clone(),
+            reach: self.reach.clone(),
         }
     }
 }
@@ -50,15 +105,47 @@ impl<S> Layer<S> for CountLayer {
 pub struct Count<S> {
     inner: S,
     metrics: Arc<Metrics>,
+    reach: Arc<ApiReach>,
 }
 
-impl<S> Service<Request<Body>> for Count<S>
+/// Removes a request from the in-flight set however its future ends (answered, failed or
+/// dropped by a timeout or a cancelled reconcile).
+struct InFlight {
+    reach: Arc<ApiReach>,
+    id: u64,
+    answered: Option<bool>,
+}
+
+impl InFlight {
+    fn answered(mut self, answered: bool) {
+        self.answered = Some(answered);
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        match self.answered {
+            Some(answered) => self.reach.finish(self.id, answered),
+            // Dropped unanswered: not a verdict on the server.
+            None => {
+                if let Ok(mut m) = self.reach.in_flight.lock() {
+                    m.remove(&self.id);
+                }
+            }
+        }
+    }
+}
+
+impl<S, B> Service<Request<Body>> for Count<S>
 where
-    S: Service<Request<Body>>,
+    S: Service<Request<Body>, Response = http::Response<B>>,
+    S::Future: Send + 'static,
+    S::Error: 'static,
+    B: 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -67,7 +154,20 @@ where
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let (verb, resource) = classify(req.method().as_str(), req.uri().path(), req.uri().query());
         self.metrics.request(verb, resource);
-        self.inner.call(req)
+        let guard = InFlight {
+            id: self.reach.start(),
+            reach: self.reach.clone(),
+            answered: None,
+        };
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            let res = fut.await;
+            guard.answered(match &res {
+                Ok(resp) => !resp.status().is_server_error(),
+                Err(_) => false,
+            });
+            res
+        })
     }
 }
 
@@ -103,7 +203,28 @@ pub fn classify<'a>(method: &str, path: &'a str, query: Option<&str>) -> (&'stat
 
 #[cfg(test)]
 mod tests {
-    use super::classify;
+    use super::{ApiReach, UNANSWERED_AFTER, classify};
+
+    #[test]
+    fn the_api_server_is_unreachable_after_a_failure_or_a_long_wait_until_it_answers() {
+        let reach = ApiReach::default();
+        assert!(reach.unreachable().is_none());
+        let id = reach.start();
+        reach.finish(id, false);
+        assert!(reach.unreachable().is_some(), "the last request failed");
+        let id = reach.start();
+        reach.finish(id, true);
+        assert!(reach.unreachable().is_none(), "answered again");
+        let id = reach.start();
+        reach
+            .in_flight
+            .lock()
+            .unwrap()
+            .insert(id, std::time::Instant::now() - UNANSWERED_AFTER * 2);
+        assert!(reach.unreachable().unwrap().contains("waited"));
+        reach.finish(id, true);
+        assert!(reach.unreachable().is_none());
+    }
 
     #[test]
     fn requests_are_named_like_the_api_server_names_them() {

@@ -1,5 +1,6 @@
-//! `/healthz` (the process is alive), `/readyz` (the caches synced and, with leader election,
-//! the process is ready to serve as leader or standby) and `/metrics` (Prometheus).
+//! `/healthz` (the process is alive), `/readyz` (the caches synced, the API server answers the
+//! operator's requests, and, with leader election, the process is ready to serve as leader or
+//! standby) and `/metrics` (Prometheus).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use super::metrics::Metrics;
 #[derive(Clone)]
 pub struct Health {
     pub ready: Arc<AtomicBool>,
+    pub reach: Arc<super::client::ApiReach>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -23,11 +25,16 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn readyz(State(h): State<Health>) -> (StatusCode, &'static str) {
-    if h.ready.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "caches not synced")
+async fn readyz(State(h): State<Health>) -> (StatusCode, String) {
+    if !h.ready.load(Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "caches not synced".into());
+    }
+    match h.reach.unreachable() {
+        Some(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("API server unreachable: {why}"),
+        ),
+        None => (StatusCode::OK, "ready".into()),
     }
 }
 

@@ -1,9 +1,14 @@
 //! Leader election on a `coordination.k8s.io/v1` Lease, so two replicas are safe: one
-//! reconciles, the other waits. The leader renews every few seconds; a leader that cannot renew
-//! within the lease duration exits (a restart is safer than two writers); on shutdown it
-//! releases the lease so the standby takes over at once.
+//! reconciles, the other waits. The leader renews every few seconds; a leader that has not
+//! renewed for [`RENEW_DEADLINE`] (shorter than the lease, so before a standby can take over)
+//! exits at once, as controller-runtime's leaders do: a restart is safer than two writers. Each
+//! renewal is bounded by that deadline, so a frozen or partitioned API server cannot hold a
+//! renewal (and the leader) past it. On shutdown the leader releases the lease so the standby
+//! takes over at once.
 
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
@@ -15,6 +20,11 @@ use kube::api::{Api, PostParams};
 const LEASE_SECONDS: i32 = 15;
 /// How often the leader renews.
 const RENEW_EVERY: Duration = Duration::from_secs(5);
+/// A leader whose last successful renewal was sent this long ago stops leading; the 5 s left
+/// of the lease cover the in-flight requests it sent before (a standby waits for expiry).
+pub const RENEW_DEADLINE: Duration = Duration::from_secs(10);
+/// The retry interval after a failed renewal.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
 
 /// A held lease.
 pub struct Leadership {
@@ -120,23 +130,35 @@ impl Leadership {
         }
     }
 
-    /// Renew until renewal fails for a whole lease duration; then return (leadership lost).
+    /// Renew until no renewal has succeeded for [`RENEW_DEADLINE`] (counted from when the last
+    /// good one was sent), or the lease was taken; then return: leadership is lost.
     pub async fn keep(&self) {
-        let mut last_ok = Timestamp::now();
+        let mut last_ok = Instant::now();
+        let mut wait = RENEW_EVERY;
         loop {
-            tokio::time::sleep(RENEW_EVERY).await;
-            match self.renew().await {
-                Ok(true) => last_ok = Timestamp::now(),
-                Ok(false) => {
+            let deadline = last_ok + RENEW_DEADLINE;
+            tokio::time::sleep_until((Instant::now() + wait).min(deadline)).await;
+            let sent = Instant::now();
+            if sent >= deadline {
+                tracing::error!(deadline = ?RENEW_DEADLINE, "the lease was not renewed in time");
+                return;
+            }
+            match tokio::time::timeout_at(deadline, self.renew()).await {
+                Ok(Ok(true)) => {
+                    last_ok = sent;
+                    wait = RENEW_EVERY;
+                }
+                Ok(Ok(false)) => {
                     tracing::error!("the lease was taken by another replica");
                     return;
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "renewing the lease failed");
-                    if Timestamp::now().as_second() - last_ok.as_second() > i64::from(LEASE_SECONDS)
-                    {
-                        return;
-                    }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "renewing the lease failed; retrying");
+                    wait = RETRY_EVERY;
+                }
+                Err(_) => {
+                    tracing::error!(deadline = ?RENEW_DEADLINE, "the API server did not answer the lease renewal in time");
+                    return;
                 }
             }
         }

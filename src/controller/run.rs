@@ -79,7 +79,8 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 /// Run until a shutdown signal or a lost lease.
 pub async fn run(mut cfg: RunConfig) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
-    let client = super::client::build(metrics.clone()).await?;
+    let reach = Arc::new(super::client::ApiReach::default());
+    let client = super::client::build(metrics.clone(), reach.clone()).await?;
     // The translator needs the server's version where Kubernetes features differ (pod-level
     // resources from 1.34); unknown when /version cannot be read, which assumes a new server.
     if cfg.options.server_version.is_none() {
@@ -113,6 +114,7 @@ pub async fn run(mut cfg: RunConfig) -> anyhow::Result<()> {
         cfg.http_addr,
         Health {
             ready: ready.clone(),
+            reach,
             metrics: metrics.clone(),
         },
         stopped(),
@@ -154,9 +156,12 @@ pub async fn run(mut cfg: RunConfig) -> anyhow::Result<()> {
         let lost = lost.clone();
         tokio::spawn(async move {
             l.keep().await;
-            tracing::error!("lost leadership; stopping");
+            // Stop writing now, not after the shutdown grace: the lease expires 5 s after the
+            // renew deadline and a standby may then lead (never two writers).
+            tracing::error!("lost leadership; exiting at once");
             lost.store(true, Ordering::Relaxed);
             let _ = tx.send(true);
+            std::process::exit(1);
         });
     }
 
