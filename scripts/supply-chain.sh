@@ -9,6 +9,7 @@
 #      target/sbom/ecs-operator.cdx.json (scripts/build-image.sh puts it into the image)
 #
 #   scripts/supply-chain.sh [--require-advisories]
+#   scripts/supply-chain.sh --sbom-only [--target TRIPLE]   (only 3.; used by build-image.sh)
 #
 # Tools: cargo-deny, cargo-audit, cargo-cyclonedx at the versions pinned in scripts/versions.env,
 # built from crates.io (cargo install --locked) into ~/.cache/ecs-operator/tools/<name>-<version>
@@ -31,11 +32,13 @@ source scripts/versions.env
 log() { printf '[supply-chain] %s\n' "$*" >&2; }
 die() { printf '[supply-chain] ERROR: %s\n' "$*" >&2; exit 1; }
 
-require_advisories="${REQUIRE_ADVISORIES:-0}"
+require_advisories="${REQUIRE_ADVISORIES:-0}" sbom_only=0 sbom_target=x86_64-unknown-linux-gnu
 while (( $# )); do
   case "$1" in
     --require-advisories) require_advisories=1 ;;
-    -h|--help) sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --sbom-only) sbom_only=1 ;;
+    --target) sbom_target="${2:?--target needs a triple}"; shift ;;
+    -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
   shift
@@ -65,6 +68,34 @@ install_tool() { # name version
   fi
   PATH="${dir}/bin:${PATH}"
 }
+# --- SBOM -----------------------------------------------------------------------------------
+write_sbom() {
+  local sbom_dir="${target_dir}/sbom" summary
+  sbom="${sbom_dir}/ecs-operator.cdx.json"
+  mkdir -p "${sbom_dir}"
+  log "cargo cyclonedx: CycloneDX 1.5 JSON for the ecs-operator binary (${sbom_target}, no dev/build deps)"
+  # cargo-cyclonedx writes <bin>_bin.cdx.json next to Cargo.toml: moved out of the work tree.
+  cargo cyclonedx --quiet --format json --spec-version 1.5 --describe binaries \
+    --target "${sbom_target}" --no-build-deps
+  mv ecs-operator_bin.cdx.json "${sbom}"
+  rm -f ./*_bin.cdx.json
+  summary="$(python3 -c '
+import json, sys
+b = json.load(open(sys.argv[1]))
+names = {c["name"] for c in b.get("components", [])}
+assert b.get("bomFormat") == "CycloneDX" and "kube" in names, "not CycloneDX, or no kube component"
+n, spec, name = len(b["components"]), b["specVersion"], b["metadata"]["component"]["name"]
+print(f"{n} components, CycloneDX {spec}, for {name}")
+' "${sbom}")" || die "SBOM ${sbom}: check failed"
+  log "SBOM: ${sbom} (${summary})"
+}
+
+if (( sbom_only )); then
+  install_tool cargo-cyclonedx "${CARGO_CYCLONEDX_VERSION}"
+  export PATH
+  write_sbom
+  exit 0
+fi
 install_tool cargo-deny "${CARGO_DENY_VERSION}"
 install_tool cargo-audit "${CARGO_AUDIT_VERSION}"
 install_tool cargo-cyclonedx "${CARGO_CYCLONEDX_VERSION}"
@@ -149,7 +180,7 @@ fi
 if [[ -z "${db}" && -d "${dbcache}/db.new/crates" ]]; then
   modified="$(git -C "${dbcache}/db.new" log -1 --format=%cI 2>/dev/null || true)"
   [[ -n "${modified}" ]] || modified="$(sed -n 's/.*newest modified \(.*\)$/\1/p' <<<"${source_desc}")"
-  printf 'source=%s\nversion=%s modified %s\n' "${source_desc}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${modified}" \
+  printf 'source=%s\nversion=taken %s, modified %s\n' "${source_desc}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${modified}" \
     >"${dbcache}/db.new/SOURCE"
   rm -rf "${dbcache}/db" && mv "${dbcache}/db.new" "${dbcache}/db"
   db="${dbcache}/db"
@@ -172,22 +203,5 @@ else
 fi
 
 # --- SBOM -----------------------------------------------------------------------------------
-sbom_dir="${target_dir}/sbom"
-mkdir -p "${sbom_dir}"
-log "cargo cyclonedx: CycloneDX 1.5 JSON for the ecs-operator binary (x86_64-unknown-linux-gnu, no dev/build deps)"
-# cargo-cyclonedx writes <bin>_bin.cdx.json next to Cargo.toml: moved out of the work tree.
-cargo cyclonedx --quiet --format json --spec-version 1.5 --describe binaries \
-  --target x86_64-unknown-linux-gnu --no-build-deps
-mv ecs-operator_bin.cdx.json "${sbom_dir}/ecs-operator.cdx.json"
-rm -f ./*_bin.cdx.json
-sbom="${sbom_dir}/ecs-operator.cdx.json"
-summary="$(python3 -c '
-import json, sys
-b = json.load(open(sys.argv[1]))
-names = {c["name"] for c in b.get("components", [])}
-assert b.get("bomFormat") == "CycloneDX" and "kube" in names, "not CycloneDX, or no kube component"
-spec, name = b["specVersion"], b["metadata"]["component"]["name"]
-print(f"{len(names)} components, CycloneDX {spec}, for {name}")
-' "${sbom}")" || die "SBOM ${sbom}: check failed"
-log "SBOM: ${sbom} (${summary})"
+write_sbom
 echo "supply-chain: licenses/bans/sources ok; advisories $([[ -n "${db}" ]] && echo "ok (${count:-0} advisories)" || echo "NOT RUN (no database)"); SBOM ${sbom}"
