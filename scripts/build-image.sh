@@ -17,6 +17,9 @@
 #   --archive       also write DIR/../ecs-operator-TAG.docker.tar (docker load / kind load
 #                   image-archive / ctr images import)
 #
+# The image carries a CycloneDX 1.5 JSON SBOM of the binary at /sbom/ecs-operator.cdx.json
+# (scripts/supply-chain.sh --sbom-only, cargo-cyclonedx), named by the config label and manifest
+# annotation io.ecs-operator.sbom (and .sbom.format).
 # Push it elsewhere with: skopeo copy oci:target/image/oci:TAG docker://REGISTRY/ecs-operator:TAG
 # Needs (Debian): umoci skopeo (installed with apt-get when missing and running as root).
 set -euo pipefail
@@ -34,7 +37,7 @@ while (( $# )); do
     --tag) tag="${2:?--tag needs a value}"; shift ;;
     --out) out="${2:?--out needs a directory}"; shift ;;
     --archive) archive=1 ;;
-    -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
   shift
@@ -83,12 +86,23 @@ case "${mode}" in
 esac
 [[ -x "${binary}" ]] || die "no binary at ${binary}"
 
+# --- SBOM ---------------------------------------------------------------------------------
+sbom_target=x86_64-unknown-linux-gnu
+[[ "${mode}" == musl ]] && sbom_target="${MUSL_TARGET}"
+log "SBOM: scripts/supply-chain.sh --sbom-only --target ${sbom_target}"
+scripts/supply-chain.sh --sbom-only --target "${sbom_target}"
+sbom="${CARGO_TARGET_DIR:-target}/sbom/ecs-operator.cdx.json"
+[[ -f "${sbom}" ]] || die "no SBOM at ${sbom}"
+SBOM_PATH=/sbom/ecs-operator.cdx.json
+SBOM_FORMAT="CycloneDX 1.5 JSON"
+
 # --- root filesystem ----------------------------------------------------------------------
 work="$(mktemp -d "${TMPDIR:-/tmp}/ecs-operator-image.XXXXXX")"
 trap 'rm -rf "${work}"' EXIT
 rootfs="${work}/rootfs"
 mkdir -p "${rootfs}"/{etc,tmp,home/nonroot,etc/ssl/certs}
 install -m 0755 "${binary}" "${rootfs}/ecs-operator"
+install -D -m 0644 "${sbom}" "${rootfs}${SBOM_PATH}"
 chmod 1777 "${rootfs}/tmp"
 cat > "${rootfs}/etc/passwd" <<'PASSWD'
 root:x:0:0:root:/root:/sbin/nologin
@@ -153,6 +167,10 @@ umoci config --image "${image}" \
   --config.label org.opencontainers.image.title=ecs-operator \
   --config.label "org.opencontainers.image.version=${version}" \
   --config.label org.opencontainers.image.licenses=Apache-2.0 \
+  --config.label "io.ecs-operator.sbom=${SBOM_PATH}" \
+  --config.label "io.ecs-operator.sbom.format=${SBOM_FORMAT}" \
+  --manifest.annotation "io.ecs-operator.sbom=${SBOM_PATH}" \
+  --manifest.annotation "io.ecs-operator.sbom.format=${SBOM_FORMAT}" \
   --history.created_by "scripts/build-image.sh: user 65532, entrypoint /ecs-operator run" \
   --history.created "${created}"
 umoci gc --layout "${out}"
@@ -164,6 +182,19 @@ user="$(jq -r '.config.User' <<<"${config}")"
 entrypoint="$(jq -c '.config.Entrypoint' <<<"${config}")"
 cmd="$(jq -c '.config.Cmd' <<<"${config}")"
 ports="$(jq -c '.config.ExposedPorts | keys' <<<"${config}")"
+sbom_label="$(jq -r '.config.Labels["io.ecs-operator.sbom"] // empty' <<<"${config}")"
+sbom_annotation="$(skopeo inspect --raw "oci:${image}" | jq -r '.annotations["io.ecs-operator.sbom"] // empty')"
+# The SBOM as the image has it: unpacked from the image's layers again, then parsed.
+umoci unpack --rootless --image "${image}" "${work}/check" >/dev/null
+sbom_check="$(python3 -c '
+import json, sys
+b = json.load(open(sys.argv[1]))
+names = {c["name"] for c in b.get("components", [])}
+assert b.get("bomFormat") == "CycloneDX", "not a CycloneDX document"
+assert "kube" in names, "kube is not among its components"
+n, spec = len(b["components"]), b["specVersion"]
+print(f"{n} components, CycloneDX {spec}, kube listed")
+' "${work}/check/rootfs${sbom_label:-${SBOM_PATH}}")" || die "the image's SBOM ${SBOM_PATH} is missing or does not parse"
 digest="$(skopeo inspect "oci:${image}" | jq -r '.Digest')"
 size="$(du -sh "${out}" | cut -f1)"
 echo "image:      oci:${image} (${size}, ${digest})"
@@ -172,8 +203,11 @@ echo "entrypoint: ${entrypoint}"
 echo "cmd:        ${cmd}"
 echo "ports:      ${ports}"
 echo "binary:     ${linkage}"
+echo "sbom:       ${sbom_label} (label; manifest annotation ${sbom_annotation:-missing}): ${sbom_check}"
 [[ "${user}" == "65532:65532" ]] || die "unexpected user ${user}"
 [[ "${entrypoint}" == '["/ecs-operator","run"]' ]] || die "unexpected entrypoint ${entrypoint}"
+[[ "${sbom_label}" == "${SBOM_PATH}" && "${sbom_annotation}" == "${SBOM_PATH}" ]] ||
+  die "SBOM label/annotation: ${sbom_label:-none} / ${sbom_annotation:-none}, expected ${SBOM_PATH}"
 
 if (( archive )); then
   tarball="$(dirname "${out}")/ecs-operator-${tag}.docker.tar"
