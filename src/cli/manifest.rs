@@ -151,6 +151,22 @@ pub fn resource(doc: &Document) -> Result<Resource, Vec<Diagnostic>> {
             hint: Some("raw AWS JSON? convert it first: ecs-operator import FILE".into()),
         }]);
     }
+    // The API server refuses an object without a name (and `kubectl apply` needs one); every
+    // child is named after it, so without this the offline render named them "" (found by
+    // tests/fuzz.rs, fixture tests/fixtures/fuzz/render/6fcd4481115a69af.json).
+    let name = doc.value.pointer("/metadata/name");
+    if name.and_then(Value::as_str).is_none_or(str::is_empty) {
+        return Err(vec![Diagnostic {
+            path: "metadata.name".into(),
+            message: match name {
+                None | Some(Value::Null) => "is required".into(),
+                Some(other) => format!("is {other}, expected a non-empty string"),
+            },
+            hint: Some(
+                "name the resource (a DNS label, such as the ECS family or service name)".into(),
+            ),
+        }]);
+    }
     fn finish<T: DeserializeOwned>(
         v: &Value,
         wrap: fn(Box<T>) -> Resource,
