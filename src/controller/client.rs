@@ -1,7 +1,9 @@
 //! The operator's API client: kube-rs's default stack with one more layer that counts every
 //! request by verb and resource, so the cost of a reconcile (zero when nothing changed) and
 //! of an idle operator can be read from `/metrics`, and that watches whether the API server
-//! answers ([`ApiReach`], behind `/readyz`): it costs no request of its own.
+//! answers ([`ApiReach`], behind `/readyz`): it costs no request of its own. The same layer
+//! is the leader's write fence ([`WriteFence`]): a replica that cannot show a recent lease
+//! renewal sends no write, even when a frozen process wakes up with reconciles already due.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -24,14 +26,22 @@ pub const USER_AGENT: &str = concat!("ecs-operator/", env!("CARGO_PKG_VERSION"))
 
 /// Build the client from the usual kubeconfig / in-cluster inference, naming itself and
 /// counting requests.
-pub async fn build(metrics: Arc<Metrics>, reach: Arc<ApiReach>) -> anyhow::Result<Client> {
+pub async fn build(
+    metrics: Arc<Metrics>,
+    reach: Arc<ApiReach>,
+    fence: Arc<WriteFence>,
+) -> anyhow::Result<Client> {
     let mut config = Config::infer().await?;
     config.headers.push((
         http::header::USER_AGENT,
         http::HeaderValue::from_static(USER_AGENT),
     ));
     Ok(ClientBuilder::try_from(config)?
-        .with_layer(&CountLayer { metrics, reach })
+        .with_layer(&CountLayer {
+            metrics,
+            reach,
+            fence,
+        })
         .build())
 }
 
@@ -82,11 +92,66 @@ impl ApiReach {
     }
 }
 
-/// Counts each request in [`Metrics::request`] and tracks answers in [`ApiReach`].
+/// The leader's write fence. With leader election, writes (create, update, patch, delete;
+/// lease renewals excepted) pass only until [`leader::RENEW_DEADLINE`](super::leader::RENEW_DEADLINE)
+/// after the last lease renewal that succeeded was sent, so before the lease can expire
+/// (15 s) and a standby take over. Without it, a leader frozen past its lease (SIGSTOP, a
+/// paused VM, a long GC-like stall) would on waking run the reconciles that came due while it
+/// slept, and write beside the new leader until its renewal loop noticed. Without leader
+/// election the fence is open. Kubernetes has no server-side fencing tokens, so a write
+/// handed to the connection just before the deadline and delayed in flight past it remains
+/// possible; the 5 s between the deadline and the lease's expiry cover it.
+#[derive(Default)]
+pub struct WriteFence {
+    elected: AtomicBool,
+    open_until: Mutex<Option<Instant>>,
+}
+
+impl WriteFence {
+    /// From now on writes need a held lease (closed until [`WriteFence::renewed`]).
+    pub fn elect(&self) {
+        self.elected.store(true, Ordering::Relaxed);
+    }
+
+    /// A renewal sent at `sent` succeeded: writes may pass until `sent + valid`.
+    pub fn renewed(&self, sent: Instant, valid: Duration) {
+        if let Ok(mut until) = self.open_until.lock() {
+            *until = Some(sent + valid);
+        }
+    }
+
+    /// Leadership is lost: no more writes.
+    pub fn close(&self) {
+        if let Ok(mut until) = self.open_until.lock() {
+            *until = None;
+        }
+    }
+
+    /// Whether a write must be refused now.
+    pub fn closed(&self) -> bool {
+        self.elected.load(Ordering::Relaxed)
+            && self
+                .open_until
+                .lock()
+                .map(|until| until.is_none_or(|t| Instant::now() >= t))
+                .unwrap_or(true)
+    }
+}
+
+/// A write refused by the [`WriteFence`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "write refused: this replica has not renewed its leader lease within the renew deadline (it may no longer lead)"
+)]
+pub struct Fenced;
+
+/// Counts each request in [`Metrics::request`], tracks answers in [`ApiReach`] and holds
+/// writes to the [`WriteFence`].
 #[derive(Clone)]
 pub struct CountLayer {
     metrics: Arc<Metrics>,
     reach: Arc<ApiReach>,
+    fence: Arc<WriteFence>,
 }
 
 impl<S> Layer<S> for CountLayer {
@@ -96,6 +161,7 @@ impl<S> Layer<S> for CountLayer {
             inner,
             metrics: self.metrics.clone(),
             reach: self.reach.clone(),
+            fence: self.fence.clone(),
         }
     }
 }
@@ -106,6 +172,7 @@ pub struct Count<S> {
     inner: S,
     metrics: Arc<Metrics>,
     reach: Arc<ApiReach>,
+    fence: Arc<WriteFence>,
 }
 
 /// Removes a request from the in-flight set however its future ends (answered, failed or
@@ -140,19 +207,24 @@ impl<S, B> Service<Request<Body>> for Count<S>
 where
     S: Service<Request<Body>, Response = http::Response<B>>,
     S::Future: Send + 'static,
-    S::Error: 'static,
-    B: 'static,
+    S::Error: Into<BoxError> + 'static,
+    B: Send + 'static,
 {
     type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, BoxError>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+        self.inner.poll_ready(cx).map_err(Into::into)
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let (verb, resource) = classify(req.method().as_str(), req.uri().path(), req.uri().query());
+        if is_write(verb) && resource != "leases" && self.fence.closed() {
+            self.metrics.fenced(resource);
+            tracing::warn!(verb, resource, "{}", Fenced);
+            return Box::pin(std::future::ready(Err(Fenced.into())));
+        }
         self.metrics.request(verb, resource);
         let guard = InFlight {
             id: self.reach.start(),
@@ -166,9 +238,15 @@ where
                 Ok(resp) => !resp.status().is_server_error(),
                 Err(_) => false,
             });
-            res
+            res.map_err(Into::into)
         })
     }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn is_write(verb: &str) -> bool {
+    matches!(verb, "create" | "update" | "patch" | "delete")
 }
 
 /// The Kubernetes verb and resource of a request path, as the API server's own
@@ -203,7 +281,27 @@ pub fn classify<'a>(method: &str, path: &'a str, query: Option<&str>) -> (&'stat
 
 #[cfg(test)]
 mod tests {
-    use super::{ApiReach, UNANSWERED_AFTER, classify};
+    use super::{ApiReach, UNANSWERED_AFTER, WriteFence, classify};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn the_write_fence_opens_only_within_the_renew_deadline_of_a_good_renewal() {
+        let fence = WriteFence::default();
+        assert!(!fence.closed(), "no leader election: always open");
+        fence.elect();
+        assert!(fence.closed(), "elected but no renewal yet");
+        fence.renewed(Instant::now(), Duration::from_secs(10));
+        assert!(!fence.closed());
+        // A renewal sent 11 s ago with a 10 s deadline: a process that slept (SIGSTOP) past it.
+        fence.renewed(
+            Instant::now() - Duration::from_secs(11),
+            Duration::from_secs(10),
+        );
+        assert!(fence.closed());
+        fence.renewed(Instant::now(), Duration::from_secs(10));
+        fence.close();
+        assert!(fence.closed(), "leadership lost");
+    }
 
     #[test]
     fn the_api_server_is_unreachable_after_a_failure_or_a_long_wait_until_it_answers() {

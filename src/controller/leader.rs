@@ -4,8 +4,11 @@
 //! exits at once, as controller-runtime's leaders do: a restart is safer than two writers. Each
 //! renewal is bounded by that deadline, so a frozen or partitioned API server cannot hold a
 //! renewal (and the leader) past it. On shutdown the leader releases the lease so the standby
-//! takes over at once.
+//! takes over at once. Every good renewal opens the client's write fence
+//! ([`WriteFence`]) until its deadline, so a leader that slept past its lease writes nothing
+//! when it wakes, even before this loop notices.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -15,6 +18,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use kube::api::{Api, PostParams};
+
+use super::client::WriteFence;
 
 /// How long a lease is valid without renewal.
 const LEASE_SECONDS: i32 = 15;
@@ -31,6 +36,7 @@ pub struct Leadership {
     api: Api<Lease>,
     name: String,
     identity: String,
+    fence: Arc<WriteFence>,
 }
 
 fn expired(lease: &Lease, now: Timestamp) -> bool {
@@ -57,16 +63,21 @@ impl Leadership {
         namespace: &str,
         name: &str,
         identity: &str,
+        fence: Arc<WriteFence>,
     ) -> Result<Self, kube::Error> {
         let api: Api<Lease> = Api::namespaced(client, namespace);
+        fence.elect();
         let me = Leadership {
             api,
             name: name.to_string(),
             identity: identity.to_string(),
+            fence,
         };
         let mut announced = false;
         loop {
+            let sent = Instant::now();
             if me.try_acquire().await? {
+                me.fence.renewed(sent.into_std(), RENEW_DEADLINE);
                 tracing::info!(lease = %name, %identity, "acquired leadership");
                 return Ok(me);
             }
@@ -133,6 +144,11 @@ impl Leadership {
     /// Renew until no renewal has succeeded for [`RENEW_DEADLINE`] (counted from when the last
     /// good one was sent), or the lease was taken; then return: leadership is lost.
     pub async fn keep(&self) {
+        self.renew_until_lost().await;
+        self.fence.close();
+    }
+
+    async fn renew_until_lost(&self) {
         let mut last_ok = Instant::now();
         let mut wait = RENEW_EVERY;
         loop {
@@ -145,6 +161,7 @@ impl Leadership {
             }
             match tokio::time::timeout_at(deadline, self.renew()).await {
                 Ok(Ok(true)) => {
+                    self.fence.renewed(sent.into_std(), RENEW_DEADLINE);
                     last_ok = sent;
                     wait = RENEW_EVERY;
                 }

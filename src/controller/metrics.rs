@@ -28,6 +28,11 @@ struct WriteLabel {
     resource: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResourceLabel {
+    resource: String,
+}
+
 /// The operator's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -36,6 +41,7 @@ pub struct Metrics {
     errors: Family<CategoryLabel, Counter>,
     writes: Family<WriteLabel, Counter>,
     requests: Family<WriteLabel, Counter>,
+    fenced: Family<ResourceLabel, Counter>,
     in_flight: Gauge,
     in_flight_value: AtomicI64,
 }
@@ -50,6 +56,7 @@ impl Default for Metrics {
         let errors = Family::<CategoryLabel, Counter>::default();
         let writes = Family::<WriteLabel, Counter>::default();
         let requests = Family::<WriteLabel, Counter>::default();
+        let fenced = Family::<ResourceLabel, Counter>::default();
         let in_flight = Gauge::default();
         registry.register("reconciles", "Reconciles run, by kind", reconciles.clone());
         registry.register(
@@ -69,6 +76,11 @@ impl Default for Metrics {
             requests.clone(),
         );
         registry.register(
+            "fenced_writes",
+            "Writes refused because the leader lease was not renewed in time (client::WriteFence), by resource",
+            fenced.clone(),
+        );
+        registry.register(
             "reconciles_in_flight",
             "Reconciles running now (the work being done off the queue)",
             in_flight.clone(),
@@ -80,6 +92,7 @@ impl Default for Metrics {
             errors,
             writes,
             requests,
+            fenced,
             in_flight,
             in_flight_value: AtomicI64::new(0),
         }
@@ -148,6 +161,15 @@ impl Metrics {
         self.requests
             .get_or_create(&WriteLabel {
                 verb: verb.to_string(),
+                resource: resource.to_string(),
+            })
+            .inc();
+    }
+
+    /// A write refused by the leader's write fence.
+    pub fn fenced(&self, resource: &str) {
+        self.fenced
+            .get_or_create(&ResourceLabel {
                 resource: resource.to_string(),
             })
             .inc();

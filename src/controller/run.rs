@@ -80,7 +80,8 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 pub async fn run(mut cfg: RunConfig) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     let reach = Arc::new(super::client::ApiReach::default());
-    let client = super::client::build(metrics.clone(), reach.clone()).await?;
+    let fence = Arc::new(super::client::WriteFence::default());
+    let client = super::client::build(metrics.clone(), reach.clone(), fence.clone()).await?;
     // The translator needs the server's version where Kubernetes features differ (pod-level
     // resources from 1.34); unknown when /version cannot be read, which assumes a new server.
     if cfg.options.server_version.is_none() {
@@ -143,7 +144,7 @@ pub async fn run(mut cfg: RunConfig) -> anyhow::Result<()> {
     }
     let leadership = if cfg.leader_elect {
         tokio::select! {
-            l = Leadership::acquire(client.clone(), &cfg.lease_namespace, &cfg.lease_name, &cfg.identity) => Some(l?),
+            l = Leadership::acquire(client.clone(), &cfg.lease_namespace, &cfg.lease_name, &cfg.identity, fence) => Some(l?),
             _ = stopped() => return Ok(()),
         }
     } else {
