@@ -84,6 +84,38 @@ fn invalid_fixtures_fail_with_the_field_path() {
     }
 }
 
+/// Linux's execve(2) refuses an environment string over MAX_ARG_STRLEN (131,072 bytes, with
+/// `NAME=` and the NUL): such a container can start on neither ECS nor Kubernetes.
+#[test]
+fn an_environment_string_over_the_exec_limit_is_refused() {
+    let td = |len: usize| {
+        format!(
+            r#"{{"apiVersion": "ecs-operator.io/v1alpha1", "kind": "TaskDefinition", "metadata": {{"name": "big"}},
+            "spec": {{"containerDefinitions": [{{"name": "app", "image": "nginx", "memory": 128,
+            "environment": [{{"name": "A", "value": "{}"}}]}}]}}}}"#,
+            "x".repeat(len)
+        )
+    };
+    // "A=" + value + NUL: 131,072 bytes exactly is the largest that starts.
+    let fits = render::render(
+        &manifest::parse_documents(&td(131_069), "t").unwrap(),
+        &Options::default(),
+    );
+    assert!(fits.errors.is_empty(), "{:?}", fits.errors);
+    let over = render::render(
+        &manifest::parse_documents(&td(131_070), "t").unwrap(),
+        &Options::default(),
+    );
+    assert!(
+        over.errors.iter().any(
+            |e| e.contains("spec.containerDefinitions[0].environment[0].value")
+                && e.contains("131072")
+        ),
+        "{:?}",
+        over.errors
+    );
+}
+
 #[test]
 fn all_errors_are_reported_at_once() {
     let docs = manifest::parse_documents(

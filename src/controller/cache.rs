@@ -27,7 +27,7 @@ use kube::runtime::watcher::{self, Config};
 use kube::runtime::{WatchStreamExt, watcher as watch};
 use kube::{Client, Resource, ResourceExt};
 
-use super::poison::{self, Poisoned};
+use super::poison::{self, Poisoned, Tolerant};
 use serde::de::DeserializeOwned;
 
 use super::apply::OWNER_LABEL;
@@ -92,7 +92,7 @@ where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     {
         let ar = ApiResource::erase::<K>(&());
-        let api: Api<DynamicObject> = match ns {
+        let api: Api<Tolerant> = match ns {
             Some(n) => Api::namespaced_with(client.clone(), n, &ar),
             None => Api::all_with(client.clone(), &ar),
         };
@@ -149,7 +149,7 @@ where
 /// reported and dropped; if the cache holds an older, readable copy of it, that copy is deleted
 /// from the cache (the operator must not act on a spec that is no longer the object's).
 fn decode_event<K>(
-    event: watcher::Event<DynamicObject>,
+    event: watcher::Event<Tolerant>,
     ar: &ApiResource,
     store: &Store<K>,
     poisoned: &mpsc::UnboundedSender<Poisoned>,
@@ -165,24 +165,36 @@ where
     let report = |o: &DynamicObject, error: String| {
         let _ = poisoned.unbounded_send(Poisoned::of(o, ar, error));
     };
+    // An object not even untyped decoding could read fails like one the types cannot read.
+    let decode = |t: &Tolerant| match &t.unreadable {
+        Some(why) => Err(why.clone()),
+        None => poison::decode::<K>(&t.object),
+    };
+    let event = match event {
+        E::Init => return Some(E::Init),
+        E::InitDone => return Some(E::InitDone),
+        E::InitApply(t) => E::InitApply((decode(&t), t.object)),
+        E::Apply(t) => E::Apply((decode(&t), t.object)),
+        E::Delete(t) => E::Delete((decode(&t), t.object)),
+    };
     match event {
         E::Init => Some(E::Init),
         E::InitDone => Some(E::InitDone),
-        E::InitApply(o) => match poison::decode(&o) {
+        E::InitApply((decoded, o)) => match decoded {
             Ok(k) => Some(E::InitApply(k)),
             Err(e) => {
                 report(&o, e);
                 None
             }
         },
-        E::Apply(o) => match poison::decode(&o) {
+        E::Apply((decoded, o)) => match decoded {
             Ok(k) => Some(E::Apply(k)),
             Err(e) => {
                 report(&o, e);
                 stale(&o)
             }
         },
-        E::Delete(o) => match poison::decode(&o) {
+        E::Delete((decoded, o)) => match decoded {
             Ok(k) => Some(E::Delete(k)),
             Err(_) => stale(&o),
         },

@@ -4,6 +4,13 @@
 //! typed objects fails its whole list on one bad item, which would stall every controller),
 //! leave the unreadable one out of the cache, and report it on the object itself: Ready False,
 //! Stalled True with reason `Undecodable` and the JSON path of the problem, and one Event.
+//!
+//! Even untyped decoding can fail: serde_json (which kube-rs decodes with) refuses JSON nested
+//! more than 128 levels, and a free-form field (`spec.kubernetes.podTemplatePatch`) lets a
+//! user write that. One such object failed the whole watch of its kind, again and again (found
+//! by the bad-input storm of tests/faults.rs). So the watches read [`Tolerant`] objects: the
+//! raw JSON first (serde_json skips raw JSON without recursing), then the object, and when that
+//! fails, its metadata alone, so that it can still be reported on.
 
 use std::collections::HashMap;
 
@@ -11,7 +18,7 @@ use futures::StreamExt;
 use futures::channel::mpsc;
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use kube::core::ApiResource;
+use kube::core::{ApiResource, DynamicResourceScope, ObjectMeta, TypeMeta};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Client, ResourceExt};
 use serde::de::DeserializeOwned;
@@ -31,6 +38,155 @@ pub struct Poisoned {
     pub generation: Option<i64>,
     /// What is wrong, with its JSON path.
     pub error: String,
+}
+
+/// An object of a watched kind as the watch read it: decoded untyped, or, when not even that
+/// is possible, its metadata and why ([`Tolerant::unreadable`]).
+#[derive(Clone, Debug)]
+pub struct Tolerant {
+    pub object: DynamicObject,
+    pub unreadable: Option<String>,
+}
+
+/// serde_json's default recursion limit: deeper JSON does not decode.
+pub const MAX_DEPTH: usize = 128;
+
+impl<'de> serde::Deserialize<'de> for Tolerant {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Skipping over raw JSON is iterative in serde_json: any depth reads.
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        match serde_json::from_str::<DynamicObject>(raw.get()) {
+            Ok(object) => Ok(Tolerant {
+                object,
+                unreadable: None,
+            }),
+            Err(e) => {
+                // No `flatten` here: it buffers every field (recursively); the fields left out
+                // are skipped, which is iterative.
+                #[derive(serde::Deserialize)]
+                #[serde(rename_all = "camelCase")]
+                struct Head {
+                    api_version: Option<String>,
+                    kind: Option<String>,
+                    #[serde(default)]
+                    metadata: ObjectMeta,
+                }
+                let head: Head =
+                    serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
+                let why = match too_deep_at(raw.get(), MAX_DEPTH) {
+                    Some(path) => format!(
+                        "{path}: nested more than {MAX_DEPTH} levels deep, more than the operator (serde_json) reads; flatten the value"
+                    ),
+                    None => e.to_string(),
+                };
+                Ok(Tolerant {
+                    object: DynamicObject {
+                        types: head
+                            .api_version
+                            .zip(head.kind)
+                            .map(|(api_version, kind)| TypeMeta { api_version, kind }),
+                        metadata: head.metadata,
+                        data: serde_json::Value::Null,
+                    },
+                    unreadable: Some(why),
+                })
+            }
+        }
+    }
+}
+
+impl kube::Resource for Tolerant {
+    type DynamicType = ApiResource;
+    type Scope = DynamicResourceScope;
+
+    fn kind(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::kind(dt)
+    }
+    fn group(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::group(dt)
+    }
+    fn version(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::version(dt)
+    }
+    fn api_version(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::api_version(dt)
+    }
+    fn plural(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::plural(dt)
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.object.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.object.metadata
+    }
+}
+
+/// The JSON path (`spec.a[0].b`, cut after 8 steps) where `raw` first nests deeper than
+/// `limit` levels; None if it never does. A scan of the text, not a parse: it cannot recurse.
+pub fn too_deep_at(raw: &str, limit: usize) -> Option<String> {
+    enum Frame {
+        Object(Option<String>),
+        Array(usize),
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    let mut expect_key = false;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if expect_key && let Some(Frame::Object(key)) = stack.last_mut() {
+                    *key = raw.get(start..i.min(raw.len())).map(str::to_string);
+                    expect_key = false;
+                }
+            }
+            open @ (b'{' | b'[') => {
+                if stack.len() >= limit {
+                    // Each frame's key (or index) is the step into the next one.
+                    let mut path = String::new();
+                    for (n, f) in stack.iter().enumerate() {
+                        if n == 8 {
+                            path.push('…');
+                            break;
+                        }
+                        match f {
+                            Frame::Object(Some(k)) if path.is_empty() => path.push_str(k),
+                            Frame::Object(Some(k)) => {
+                                path.push('.');
+                                path.push_str(k);
+                            }
+                            Frame::Object(None) => {}
+                            Frame::Array(ix) => path.push_str(&format!("[{ix}]")),
+                        }
+                    }
+                    return Some(path);
+                }
+                stack.push(if open == b'{' {
+                    expect_key = true;
+                    Frame::Object(None)
+                } else {
+                    Frame::Array(0)
+                });
+            }
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Array(ix)) => *ix += 1,
+                Some(Frame::Object(_)) => expect_key = true,
+                None => {}
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Decode `obj` as `K`, or say where it fails (`spec.desiredCount: invalid type: ...`).
@@ -81,7 +237,8 @@ pub async fn report(client: Client, reporter: Reporter, mut rx: mpsc::UnboundedR
 }
 
 async fn tell(client: &Client, reporter: &Reporter, p: &Poisoned) -> Result<(), kube::Error> {
-    let api: Api<DynamicObject> = match &p.namespace {
+    // Read back as Tolerant: the patched object may be one that does not decode.
+    let api: Api<Tolerant> = match &p.namespace {
         Some(ns) => Api::namespaced_with(client.clone(), ns, &p.resource),
         None => Api::all_with(client.clone(), &p.resource),
     };
@@ -122,6 +279,43 @@ async fn tell(client: &Client, reporter: &Reporter, p: &Poisoned) -> Result<(), 
 mod tests {
     use super::*;
     use crate::api::Service;
+
+    #[test]
+    fn an_object_nested_past_serde_json_limit_still_reads_with_the_path_of_the_problem() {
+        let mut deep = serde_json::json!("leaf");
+        for _ in 0..200 {
+            deep = serde_json::json!([deep]);
+        }
+        let text = serde_json::json!({
+            "apiVersion": "ecs-operator.io/v1alpha1", "kind": "TaskDefinition",
+            "metadata": {"name": "nested", "namespace": "x", "uid": "u"},
+            "spec": {"containerDefinitions": [{"name": "a"}], "kubernetes": {"podTemplatePatch": {"metadata": {"x": deep}}}}
+        })
+        .to_string();
+        assert!(
+            serde_json::from_str::<DynamicObject>(&text).is_err(),
+            "deeper than serde_json reads"
+        );
+        let t: Tolerant = serde_json::from_str(&text).unwrap();
+        assert_eq!(t.object.metadata.name.as_deref(), Some("nested"));
+        let why = t.unreadable.unwrap();
+        assert!(
+            why.starts_with("spec.kubernetes.podTemplatePatch.metadata.x[0][0][0]"),
+            "{why}"
+        );
+        // An ordinary object reads as usual.
+        let ok: Tolerant = serde_json::from_str(
+            r#"{"apiVersion":"v1","kind":"X","metadata":{"name":"a"},"spec":{"a":[1,{"b":"]"}]}}"#,
+        )
+        .unwrap();
+        assert!(ok.unreadable.is_none());
+        assert_eq!(ok.object.data["spec"]["a"][1]["b"], "]");
+        assert_eq!(
+            too_deep_at(r#"{"a":{"b":[{"c":1}]}}"#, 3),
+            Some("a.b[0]".into())
+        );
+        assert_eq!(too_deep_at(r#"{"a":{"b":[{"c":1}]}}"#, 4), None);
+    }
 
     #[test]
     fn decode_names_the_json_path_of_the_problem() {

@@ -18,6 +18,16 @@ use super::names::is_port_name;
 use super::quantity::{cpu_units, mebibytes};
 use super::secrets::{SecretRef, environment_file_config_map, parse_value_from};
 
+/// Linux's limit on one string of a new process's arguments or environment (execve(2):
+/// MAX_ARG_STRLEN, 32 pages of 4 KiB): a longer `NAME=value` fails the container's start with
+/// E2BIG, whatever runs it.
+const MAX_ENV_STRING: usize = 131_072;
+
+/// `NAME=value` with its terminating NUL, as the kernel counts it.
+fn env_string_len(name: &str, value: Option<&str>) -> usize {
+    name.len() + 1 + value.map_or(0, str::len) + 1
+}
+
 /// What a container needs besides itself: secrets it reads (for ExternalSecrets).
 #[derive(Clone, Debug, Default)]
 pub struct ContainerNeeds {
@@ -51,6 +61,14 @@ pub fn container(
     let mut env = Vec::new();
     for (j, kv) in def.environment.iter().flatten().enumerate() {
         match kv.name.as_deref().filter(|n| !n.is_empty()) {
+            Some(n) if env_string_len(n, kv.value.as_deref()) > MAX_ENV_STRING => report.error(
+                format!("{path}.environment[{j}].value"),
+                format!(
+                    "'{n}' is {} bytes with its value; a process cannot start with an environment string over {MAX_ENV_STRING} bytes (Linux execve(2): MAX_ARG_STRLEN, E2BIG), on ECS or Kubernetes",
+                    env_string_len(n, kv.value.as_deref())
+                ),
+                Some("put large values in a file (a volume, environmentFiles) or a Secret mounted as a file".to_string()),
+            ),
             Some(n) => env.push(EnvVar {
                 name: n.into(),
                 value: Some(kv.value.clone().unwrap_or_default()),
