@@ -18,6 +18,9 @@
 #                               SIGKILL after 10 s) and start it again with the same command line
 #                               (plus the extra flags), logging to the same file; waits until it
 #                               serves again (the fault-injection tests use it)
+#   scripts/cluster.sh compact   compact etcd's history up to its current revision (physical): every
+#                               older resourceVersion is gone, so a watch resumed from one gets
+#                               410 Gone and must relist (the fault-injection tests use it)
 #   scripts/cluster.sh revive    start again every component that exited (from its recorded command line)
 #   scripts/cluster.sh supervise revive exited components every second, as a kubelet does for
 #                               static pods (kube-controller-manager and kube-scheduler exit when they
@@ -768,6 +771,20 @@ cmd_restart() {
   log "restarted ${name}: pid ${pid} -> ${new}, serving after $((SECONDS - t0))s"
 }
 
+# etcd's v3 HTTP gateway: the current revision (from any range's response header), then a
+# physical compaction up to it.
+cmd_compact() {
+  local url rev
+  url="http://127.0.0.1:$(etcd_client_port)"
+  rev="$(curl -fsS -X POST "${url}/v3/kv/range" -d '{"key":"AA==","limit":1}' \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])')" \
+    || die "etcd at ${url} did not answer a range request"
+  curl -fsS -X POST "${url}/v3/kv/compaction" -d "{\"revision\":\"${rev}\",\"physical\":true}" >/dev/null \
+    || die "etcd at ${url} refused the compaction to revision ${rev}"
+  log "compacted etcd to revision ${rev}"
+  echo "${rev}"
+}
+
 # Start again every recorded component that is not running; print what was started.
 cmd_revive() {
   local f name pid
@@ -812,6 +829,7 @@ main() {
     pid) cmd_pid "$@" ;;
     restart) cmd_restart "$@" ;;
     revive) cmd_revive "$@" ;;
+    compact) cmd_compact "$@" ;;
     supervise) cmd_supervise "$@" ;;
     -h|--help|help) usage ;;
     *) usage >&2; die "unknown subcommand '${cmd}'" ;;

@@ -36,13 +36,33 @@ pub async fn build(
         http::header::USER_AGENT,
         http::HeaderValue::from_static(USER_AGENT),
     ));
+    // kube-rs's default retry of 429/503/504 backs off from 5 ms doubling up to 1000 s, 15
+    // times: a throttled request (API Priority and Fairness) could hold its reconcile for
+    // minutes without a word (found by tests/faults.rs). A short, bounded retry instead; past
+    // it the error reaches the reconcile (or the watch), which requeues with its own back-off
+    // and says so in the log and the error metrics.
+    config.default_retry = false;
     Ok(ClientBuilder::try_from(config)?
         .with_layer(&CountLayer {
             metrics,
             reach,
             fence,
         })
+        .with_layer(&tower::buffer::BufferLayer::new(1024))
+        .with_layer(&tower::retry::RetryLayer::new(retry_policy()))
         .build())
+}
+
+/// 429/503/504 retried 4 times: 0.2, 0.4, 0.8, 1.6 s apart, or after the server's Retry-After
+/// when that is longer (about 3 to 7 s in all). Each attempt is counted.
+pub fn retry_policy() -> kube::client::retry::RetryPolicy {
+    kube::client::retry::RetryPolicy::new(
+        Duration::from_millis(200),
+        Duration::from_secs(5),
+        4,
+        true,
+    )
+    .expect("valid back-off parameters")
 }
 
 /// How long a request may go unanswered before the API server counts as unreachable.
@@ -95,12 +115,12 @@ impl ApiReach {
 /// The leader's write fence. With leader election, writes (create, update, patch, delete;
 /// lease renewals excepted) pass only until [`leader::RENEW_DEADLINE`](super::leader::RENEW_DEADLINE)
 /// after the last lease renewal that succeeded was sent, so before the lease can expire
-/// (15 s) and a standby take over. Without it, a leader frozen past its lease (SIGSTOP, a
+/// (12 s) and a standby take over. Without it, a leader frozen past its lease (SIGSTOP, a
 /// paused VM, a long GC-like stall) would on waking run the reconciles that came due while it
 /// slept, and write beside the new leader until its renewal loop noticed. Without leader
 /// election the fence is open. Kubernetes has no server-side fencing tokens, so a write
 /// handed to the connection just before the deadline and delayed in flight past it remains
-/// possible; the 5 s between the deadline and the lease's expiry cover it.
+/// possible; the 4 s between the deadline and the lease's expiry cover it.
 #[derive(Default)]
 pub struct WriteFence {
     elected: AtomicBool,

@@ -157,7 +157,7 @@ pub async fn run(mut cfg: RunConfig) -> anyhow::Result<()> {
         let lost = lost.clone();
         tokio::spawn(async move {
             l.keep().await;
-            // Stop writing now, not after the shutdown grace: the lease expires 5 s after the
+            // Stop writing now, not after the shutdown grace: the lease expires 4 s after the
             // renew deadline and a standby may then lead (never two writers).
             tracing::error!("lost leadership; exiting at once");
             lost.store(true, Ordering::Relaxed);
