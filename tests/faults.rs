@@ -29,6 +29,8 @@ use kube::api::{Api, ListParams};
 use kube::runtime::watcher;
 use serde_json::{Value, json};
 
+type Timestamp = k8s_openapi::jiff::Timestamp;
+
 // ---------------------------------------------------------------------------------------------
 // The suite's environment (scripts/faults.sh) and the operator processes
 // ---------------------------------------------------------------------------------------------
@@ -255,6 +257,40 @@ async fn lease_holder(client: &kube::Client) -> Option<String> {
         .ok()??
         .spec?
         .holder_identity
+}
+
+/// The kube-controller-manager's lease: (holder, last renewal).
+async fn controller_manager_lease(client: &kube::Client) -> Option<(String, Timestamp)> {
+    let spec = Api::<Lease>::namespaced(client.clone(), "kube-system")
+        .get_opt("kube-controller-manager")
+        .await
+        .ok()??
+        .spec?;
+    Some((spec.holder_identity?, spec.renew_time?.0))
+}
+
+/// After a control-plane restart begun at `since` (wall clock `at`): how long until a
+/// kube-controller-manager renews its lease again (until then no Deployment rolls, whatever the
+/// operator does), and whether it is a new process.
+async fn controller_manager_back(client: &kube::Client, at: Timestamp, since: Instant) -> String {
+    let before = controller_manager_lease(client).await.map(|(h, _)| h);
+    for _ in 0..240 {
+        if let Some((holder, renewed)) = controller_manager_lease(client).await
+            && renewed > at
+        {
+            let who = if Some(&holder) == before.as_ref() {
+                "the same"
+            } else {
+                "a new"
+            };
+            return format!(
+                "{who} controller-manager renewed its lease {} after the restart began",
+                secs(since.elapsed())
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    "no controller-manager renewed its lease within 120 s".into()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -678,8 +714,11 @@ async fn control_plane_restarts_and_a_frozen_api_server() {
 
     // kube-apiserver restarted mid-rollout.
     web_revision(&ns, 2);
+    let (t0, at) = (Instant::now(), Timestamp::now());
     cluster(&["restart", "kube-apiserver"]);
-    let t = roll(&ns, 2, 3, 180).await;
+    let kcm_back = controller_manager_back(&ns.client, at, t0).await;
+    roll(&ns, 2, 3, 180).await;
+    let t = t0.elapsed();
     assert!(
         op.alive(),
         "the operator exited when the API server restarted"
@@ -689,16 +728,26 @@ async fn control_plane_restarts_and_a_frozen_api_server() {
         1,
         1,
         "none",
-        &secs(t),
-        "the operator stays up; watches resume",
+        &format!("{} after the restart began", secs(t)),
+        &format!("the operator stays up, its watches resume; {kcm_back}"),
     );
 
     // etcd restarted mid-rollout.
     web_revision(&ns, 3);
+    let (t0, at) = (Instant::now(), Timestamp::now());
     cluster(&["restart", "etcd"]);
-    let t = roll(&ns, 3, 3, 180).await;
+    let kcm_back = controller_manager_back(&ns.client, at, t0).await;
+    roll(&ns, 3, 3, 180).await;
+    let t = t0.elapsed();
     assert!(op.alive(), "the operator exited when etcd restarted");
-    record("etcd restarted mid-rollout", 1, 1, "none", &secs(t), "");
+    record(
+        "etcd restarted mid-rollout",
+        1,
+        1,
+        "none",
+        &format!("{} after the restart began", secs(t)),
+        &format!("the operator stays up; {kcm_back}"),
+    );
 
     // The API server frozen (SIGSTOP) mid-rollout: the operator stays up, /readyz says so
     // (after UNANSWERED_AFTER, 10 s), and it does not hammer the server meanwhile.
@@ -771,9 +820,10 @@ async fn compacted_history_forces_relists_that_miss_nothing() {
     // watch resumes from a resourceVersion that no longer exists (410 Gone) and must relist.
     // Changes made meanwhile (scale to 3) must not be missed.
     web_revision(&ns, 2);
-    let t = Instant::now();
+    let (t, at) = (Instant::now(), Timestamp::now());
     let revision = cluster(&["compact"]);
     cluster(&["restart", "kube-apiserver"]);
+    let kcm_back = controller_manager_back(&ns.client, at, t).await;
     kubectl(&[
         "patch",
         "-n",
@@ -801,7 +851,7 @@ async fn compacted_history_forces_relists_that_miss_nothing() {
         1,
         "none (a scale made during the relist is applied)",
         &secs(converge),
-        &format!("{expired} watch expiries logged and relisted"),
+        &format!("{expired} watch expiries logged and relisted; {kcm_back}"),
     );
     ns.cleanup().await;
 }
@@ -817,8 +867,6 @@ fn expired_watches(log: &str) -> usize {
 // ---------------------------------------------------------------------------------------------
 // 4. Leader election: the leader killed, and the leader frozen, beside a standby
 // ---------------------------------------------------------------------------------------------
-
-type Timestamp = k8s_openapi::jiff::Timestamp;
 
 /// Audit-log writes (create/update/patch/delete) by a ServiceAccount since `since`, as
 /// (time received, verb, URI).
@@ -1087,7 +1135,7 @@ spec:
     let log = op.log();
     drop(unthrottle);
     println!(
-        "FIGURE APF: {rejected} requests of op-a rejected (429) by the API server; {count} Services COMPLETED in {}",
+        "FIGURE APF: {rejected} requests of op-b rejected (429) by the API server; {count} Services COMPLETED in {}",
         secs(converge)
     );
     assert!(

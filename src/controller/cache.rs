@@ -36,6 +36,8 @@ use crate::translate::{Options, names};
 
 /// Events buffered per subscriber before the reflector waits for slow consumers.
 const SUBSCRIBER_BUFFER: usize = 1024;
+/// A trigger not taken by a controller after this long is worth a warning.
+const SLOW_SUBSCRIBER: std::time::Duration = std::time::Duration::from_secs(10);
 /// Objects per page of the initial list (and each relist after a `410 Gone`).
 const PAGE_SIZE: u32 = 500;
 
@@ -125,9 +127,16 @@ where
                     match event {
                         Ok(obj) => {
                             let obj = Arc::new(obj);
-                            for tx in &mut subscribers {
+                            for (i, tx) in subscribers.iter_mut().enumerate() {
                                 // A closed receiver is a controller that stopped: nothing to tell.
-                                let _ = tx.send(obj.clone()).await;
+                                // A full one blocks this watch (and its cache) until it reads:
+                                // say so, it should never last.
+                                let send = tx.send(obj.clone());
+                                futures::pin_mut!(send);
+                                if tokio::time::timeout(SLOW_SUBSCRIBER, &mut send).await.is_err() {
+                                    tracing::warn!(kind = %K::kind(&()), subscriber = i, "a controller has not read its triggers for {SLOW_SUBSCRIBER:?}; this watch waits for it");
+                                    let _ = send.await;
+                                }
                             }
                         }
                         Err(e) => {
