@@ -403,6 +403,27 @@ fn settled(st: &ServiceStatus, td: &str, running: i32) -> bool {
         && st.desired_count == running
 }
 
+/// How many of the namespace's Services are settled on their first revision with `running`
+/// tasks (None: the list failed).
+async fn services_settled(ns: &TestNamespace, running: i32) -> Option<usize> {
+    let list = ns
+        .api::<Service>()
+        .list(&ListParams::default())
+        .await
+        .ok()?;
+    Some(
+        list.items
+            .iter()
+            .filter(|s| {
+                let first = format!("{}:1", s.metadata.name.as_deref().unwrap_or_default());
+                s.status
+                    .as_ref()
+                    .is_some_and(|st| settled(st, &first, running))
+            })
+            .count(),
+    )
+}
+
 /// Every Deployment and DaemonSet in the namespace has exactly its desired pods, all ready
 /// and updated (no surge or old pods left).
 async fn children_settled(ns: &TestNamespace) -> bool {
@@ -1111,23 +1132,7 @@ spec:
     wait_for(
         Duration::from_secs(300),
         &format!("{count} throttled Services COMPLETED"),
-        || async {
-            let list = ns
-                .api::<Service>()
-                .list(&ListParams::default())
-                .await
-                .ok()?;
-            let done = list
-                .items
-                .iter()
-                .filter(|s| {
-                    s.status.as_ref().is_some_and(|st| {
-                        settled(st, &format!("{}:1", s.metadata.name.as_deref().unwrap()), 1)
-                    })
-                })
-                .count();
-            (done == count).then_some(())
-        },
+        || async { (services_settled(&ns, 1).await? == count).then_some(()) },
     )
     .await;
     let converge = t.elapsed();
@@ -1182,21 +1187,7 @@ async fn node_churn_reschedules_tasks_and_keeps_counts_true() {
     }
     apply_yaml(&ns.name, &docs.join("---"));
     let all_settled = || async {
-        let list = ns
-            .api::<Service>()
-            .list(&ListParams::default())
-            .await
-            .ok()?;
-        let done = list
-            .items
-            .iter()
-            .filter(|s| {
-                s.status.as_ref().is_some_and(|st| {
-                    settled(st, &format!("{}:1", s.metadata.name.as_deref().unwrap()), 2)
-                })
-            })
-            .count();
-        (done == count && children_settled(&ns).await).then_some(())
+        (services_settled(&ns, 2).await? == count && children_settled(&ns).await).then_some(())
     };
     wait_for(
         Duration::from_secs(300),

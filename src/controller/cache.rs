@@ -179,33 +179,26 @@ where
         Some(why) => Err(why.clone()),
         None => poison::decode::<K>(&t.object),
     };
-    let event = match event {
-        E::Init => return Some(E::Init),
-        E::InitDone => return Some(E::InitDone),
-        E::InitApply(t) => E::InitApply((decode(&t), t.object)),
-        E::Apply(t) => E::Apply((decode(&t), t.object)),
-        E::Delete(t) => E::Delete((decode(&t), t.object)),
-    };
     match event {
         E::Init => Some(E::Init),
         E::InitDone => Some(E::InitDone),
-        E::InitApply((decoded, o)) => match decoded {
+        E::InitApply(t) => match decode(&t) {
             Ok(k) => Some(E::InitApply(k)),
             Err(e) => {
-                report(&o, e);
+                report(&t.object, e);
                 None
             }
         },
-        E::Apply((decoded, o)) => match decoded {
+        E::Apply(t) => match decode(&t) {
             Ok(k) => Some(E::Apply(k)),
             Err(e) => {
-                report(&o, e);
-                stale(&o)
+                report(&t.object, e);
+                stale(&t.object)
             }
         },
-        E::Delete((decoded, o)) => match decoded {
+        E::Delete(t) => match decode(&t) {
             Ok(k) => Some(E::Delete(k)),
-            Err(_) => stale(&o),
+            Err(_) => stale(&t.object),
         },
     }
 }
