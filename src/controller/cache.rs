@@ -130,8 +130,13 @@ where
                             for (i, tx) in subscribers.iter_mut().enumerate() {
                                 // A closed receiver is a controller that stopped: nothing to tell.
                                 // A full one blocks this watch (and its cache) until it reads:
-                                // say so, it should never last.
-                                let send = tx.send(obj.clone());
+                                // say so, it should never last. The common case (room in the
+                                // buffer) takes no timer.
+                                let full = match tx.try_send(obj.clone()) {
+                                    Err(e) if e.is_full() => e.into_inner(),
+                                    _ => continue,
+                                };
+                                let send = tx.send(full);
                                 futures::pin_mut!(send);
                                 if tokio::time::timeout(SLOW_SUBSCRIBER, &mut send).await.is_err() {
                                     tracing::warn!(kind = %K::kind(&()), subscriber = i, "a controller has not read its triggers for {SLOW_SUBSCRIBER:?}; this watch waits for it");
