@@ -92,8 +92,11 @@ cmd_build() {
   log "building alertmanager ${ALERTMANAGER_VERSION} with ${gover} (GOFLAGS=${GOFLAGS})"
   (cd "${src}" && "${GO}" build -trimpath -ldflags "${ldflags}" -o "${BIN}.tmp" ./cmd/alertmanager) \
     || die "go build of ${MODULE}@${ALERTMANAGER_VERSION} failed (see above)"
-  "${BIN}.tmp" --version 2>&1 | grep -q "version ${ALERTMANAGER_VERSION#v} " \
-    || die "the built binary reports '$("${BIN}.tmp" --version 2>&1 | head -n1)', expected ${ALERTMANAGER_VERSION}"
+  # The whole output first: `cmd | grep -q` under pipefail fails at random (SIGPIPE).
+  local reported
+  reported="$("${BIN}.tmp" --version 2>&1)"
+  [[ "${reported}" == *"version ${ALERTMANAGER_VERSION#v} "* ]] \
+    || die "the built binary reports '${reported%%$'\n'*}', expected ${ALERTMANAGER_VERSION}"
   mv "${BIN}.tmp" "${BIN}"
   echo "${fp}" >"${BIN_DIR}/.stamp"
   rm -rf "${src}"

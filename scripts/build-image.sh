@@ -62,7 +62,8 @@ if (( ${#need_pkgs[@]} )); then
 fi
 
 musl_ready() {
-  command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx "${MUSL_TARGET}" &&
+  # grep -x without -q: under pipefail, -q's early exit can fail the pipeline (SIGPIPE).
+  command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -x "${MUSL_TARGET}" >/dev/null &&
     command -v musl-gcc >/dev/null 2>&1
 }
 if [[ "${mode}" == auto ]]; then

@@ -199,8 +199,12 @@ EOF
   step "etcd: go mod tidy (module downloads)" bash -c "cd '${src}' && '${GO}' mod tidy"
   step "etcd ${ETCD_VERSION}: go build" \
     bash -c "cd '${src}' && '${GO}' build -trimpath -ldflags '-s -w' -o '${ETCD_BIN}/etcd' go.etcd.io/etcd/server/v3"
-  "${ETCD_BIN}/etcd" --version | grep -q "etcd Version: ${ETCD_VERSION#v}" \
-    || die "etcd reports '$("${ETCD_BIN}/etcd" --version | head -n1)', expected ${ETCD_VERSION}"
+  # Read the whole output first: `cmd | grep -q` under pipefail fails at random when grep
+  # exits at its match before the command has written its last line (SIGPIPE).
+  local reported
+  reported="$("${ETCD_BIN}/etcd" --version)"
+  [[ "${reported}" == *"etcd Version: ${ETCD_VERSION#v}"* ]] \
+    || die "etcd reports '${reported%%$'\n'*}', expected ${ETCD_VERSION}"
   echo "${fp}" >"${ETCD_BIN}/.stamp"
 }
 
