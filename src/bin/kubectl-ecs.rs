@@ -4,8 +4,9 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use ecs_operator::cli::deployment::Action;
+use ecs_operator::cli::ecs::paging::{self, Verb as ListVerb};
 use ecs_operator::cli::ecs::{
     Output, Response, Target, read_json, services, task_definitions, tasks,
 };
@@ -27,11 +28,43 @@ struct Cli {
     /// The ECS cluster (a name or an ARN): Services and Tasks whose spec.cluster is it.
     #[arg(long, global = true, default_value = "default")]
     cluster: String,
-    /// table (like kubectl get), json (ECS's response shapes) or yaml.
+    /// table (like kubectl get), json (ECS's response shapes), yaml, or text (the AWS CLI's).
     #[arg(short = 'o', long, global = true, default_value = "table")]
     output: Output,
     #[command(subcommand)]
     verb: Verb,
+}
+
+/// The paging flags of the list verbs, as the AWS CLI has them.
+#[derive(Args, Clone, Debug, Default)]
+struct Paging {
+    /// The total number of items to print; when more remain, the output has a NextToken.
+    #[arg(long)]
+    max_items: Option<i64>,
+    /// The NextToken of a previous answer: continue after its last item.
+    #[arg(long)]
+    starting_token: Option<String>,
+    /// The size of each page read from the API server (its list limit); the output is the same.
+    #[arg(long)]
+    page_size: Option<i64>,
+    /// ECS's maxResults (1-100): one page, with nextToken when more remain.
+    #[arg(long)]
+    max_results: Option<i64>,
+    /// ECS's nextToken of a previous --max-results answer.
+    #[arg(long)]
+    next_token: Option<String>,
+}
+
+impl Paging {
+    fn flags(&self) -> paging::Flags {
+        paging::Flags {
+            max_items: self.max_items,
+            starting_token: self.starting_token.clone(),
+            page_size: self.page_size,
+            max_results: self.max_results,
+            next_token: self.next_token.clone(),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -46,7 +79,10 @@ enum Verb {
         include: Vec<String>,
     },
     /// List the services of the cluster (ECS ListServices).
-    ListServices,
+    ListServices {
+        #[command(flatten)]
+        paging: Paging,
+    },
     /// Change a service's desired count or task definition, or start a new deployment.
     UpdateService {
         /// The service name or ARN.
@@ -65,21 +101,32 @@ enum Verb {
     },
     /// Describe tasks (ECS DescribeTasks); a missing one is a failure with reason MISSING.
     DescribeTasks {
-        /// Task ids (Task names) or ARNs.
+        /// Task ids (Task names, service tasks' pod names) or ARNs.
         #[arg(long, num_args = 1.., required = true)]
         tasks: Vec<String>,
         #[arg(long, num_args = 1..)]
         include: Vec<String>,
     },
-    /// List the tasks of the cluster (ECS ListTasks; standalone Tasks).
+    /// List the tasks of the cluster (ECS ListTasks): standalone Tasks and the services' tasks.
     ListTasks {
         #[arg(long)]
         family: Option<String>,
+        /// Only with --desired-status: ECS takes no other filter with it.
         #[arg(long)]
         started_by: Option<String>,
         /// RUNNING (default) or STOPPED.
         #[arg(long, value_parser = ["RUNNING", "STOPPED"])]
         desired_status: Option<String>,
+        /// The tasks of this service (a name or ARN).
+        #[arg(long)]
+        service_name: Option<String>,
+        /// The tasks on this Kubernetes node (a node name or container instance ARN).
+        #[arg(long)]
+        container_instance: Option<String>,
+        #[arg(long, value_parser = ["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"])]
+        launch_type: Option<String>,
+        #[command(flatten)]
+        paging: Paging,
     },
     /// Run a task (ECS RunTask): creates a Task resource.
     RunTask {
@@ -101,9 +148,10 @@ enum Verb {
         #[arg(long)]
         cli_input_json: Option<String>,
     },
-    /// Stop a task (ECS StopTask).
+    /// Stop a task (ECS StopTask). A service's task: its pod is deleted and the service starts
+    /// a replacement.
     StopTask {
-        /// The task id (Task name) or ARN.
+        /// The task id (a Task's name, or a service task's pod name) or ARN.
         #[arg(long)]
         task: String,
         #[arg(long)]
@@ -132,6 +180,8 @@ enum Verb {
         /// ASC (default) or DESC.
         #[arg(long, value_parser = ["ASC", "DESC"])]
         sort: Option<String>,
+        #[command(flatten)]
+        paging: Paging,
     },
     /// Mark a task definition revision INACTIVE.
     DeregisterTaskDefinition {
@@ -161,18 +211,37 @@ fn tags(include: &[String]) -> bool {
     include.iter().any(|i| i == "TAGS")
 }
 
+/// The paging a list verb's flags ask for, checked before any call to the cluster.
+fn list_paging(verb: &Verb) -> Result<Option<(paging::Paging, u32)>, String> {
+    let (flags, list) = match verb {
+        Verb::ListServices { paging } => (paging.flags(), ListVerb::ListServices),
+        Verb::ListTasks { paging, .. } => (paging.flags(), ListVerb::ListTasks),
+        Verb::ListTaskDefinitions { paging, .. } => (paging.flags(), ListVerb::ListTaskDefinitions),
+        _ => return Ok(None),
+    };
+    Ok(Some((flags.paging(list)?, flags.page_size())))
+}
+
 async fn dispatch(cli: Cli) -> Result<Response, String> {
-    let t = Target::connect(
+    let checked = list_paging(&cli.verb)?;
+    let mut t = Target::connect(
         cli.context.as_deref(),
         cli.namespace.as_deref(),
         Some(cli.cluster.as_str()).filter(|c| *c != "default"),
     )
     .await?;
+    let paging = match checked {
+        Some((p, page_size)) => {
+            t.page_size = page_size;
+            p
+        }
+        None => paging::Paging::All,
+    };
     match cli.verb {
         Verb::DescribeServices { services, include } => {
             services::describe(&t, &services, tags(&include)).await
         }
-        Verb::ListServices => services::list(&t).await,
+        Verb::ListServices { .. } => services::list(&t, &paging).await,
         Verb::UpdateService {
             service,
             desired_count,
@@ -192,13 +261,20 @@ async fn dispatch(cli: Cli) -> Result<Response, String> {
             family,
             started_by,
             desired_status,
+            service_name,
+            container_instance,
+            launch_type,
+            paging: _,
         } => {
             let f = tasks::Filter {
                 family,
                 started_by,
                 desired_status,
+                service_name,
+                container_instance,
+                launch_type,
             };
-            tasks::list(&t, &f).await
+            tasks::list(&t, &f, &paging).await
         }
         Verb::RunTask {
             task_definition,
@@ -243,13 +319,14 @@ async fn dispatch(cli: Cli) -> Result<Response, String> {
             family_prefix,
             status,
             sort,
+            paging: _,
         } => {
             let f = task_definitions::ListFilter {
                 family_prefix,
                 status,
                 descending: sort.as_deref() == Some("DESC"),
             };
-            task_definitions::list(&t, &f).await
+            task_definitions::list(&t, &f, &paging).await
         }
         Verb::DeregisterTaskDefinition { task_definition } => {
             task_definitions::deregister(&t, &task_definition).await
@@ -282,7 +359,11 @@ async fn main() -> ExitCode {
             let (stdout, stderr) = response.print(output);
             let _ = std::io::stdout().write_all(stdout.as_bytes());
             let _ = std::io::stderr().write_all(stderr.as_bytes());
-            ExitCode::SUCCESS
+            if response.failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => {
             eprintln!("error: {e}");

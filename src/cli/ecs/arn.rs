@@ -25,6 +25,13 @@ pub fn task(namespace: &str, cluster: &str, task: &str) -> String {
     arn(namespace, &format!("task/{cluster}/{task}"))
 }
 
+/// `arn:aws:ecs:kubernetes:<namespace>:container-instance/<cluster>/<node>`: a Kubernetes node
+/// is where ECS would have a container instance (ContainerInstance: "An Amazon EC2 instance
+/// that's running the Amazon ECS agent and has been registered with a cluster").
+pub fn container_instance(namespace: &str, cluster: &str, node: &str) -> String {
+    arn(namespace, &format!("container-instance/{cluster}/{node}"))
+}
+
 /// `arn:aws:ecs:kubernetes:<namespace>:container/<cluster>/<task>/<pod>/<container>`.
 pub fn container(namespace: &str, cluster: &str, task: &str, pod: &str, name: &str) -> String {
     arn(
@@ -102,6 +109,12 @@ mod tests {
         );
         assert_eq!(parse_service_deployment("web"), None);
         assert_eq!(name(&task("shop", "prod", "job-x1")), "job-x1");
+        let ci = container_instance("shop", "prod", "node-1");
+        assert_eq!(
+            ci,
+            "arn:aws:ecs:kubernetes:shop:container-instance/prod/node-1"
+        );
+        assert_eq!(name(&ci), "node-1");
         assert_eq!(
             cluster("shop", "default"),
             "arn:aws:ecs:kubernetes:shop:cluster/default"

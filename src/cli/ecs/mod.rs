@@ -1,20 +1,27 @@
 //! `kubectl ecs`: the `aws ecs` verbs and flags for everyday work, against the custom resources
 //! in the cluster the user's kubeconfig points at (their RBAC applies). The ECS `--cluster`
 //! selects Services and Tasks by `spec.cluster` (`default` when they name none); the Kubernetes
-//! namespace is `-n` or the kubeconfig context's. `--output json` prints ECS's response shapes;
-//! the default prints tables like `kubectl get`.
+//! namespace is `-n` or the kubeconfig context's. `--output json` prints ECS's response shapes,
+//! `--output text` the AWS CLI's text of them; the default prints tables like `kubectl get`.
 //!
-//! Modules: [`arn`] (ECS identifiers), [`shapes`] (resources → ECS shapes), [`table`] (the
-//! tables), [`conform`] (checking JSON against the API model's shapes) — all pure — and the
-//! cluster calls of each verb group: [`services`], [`tasks`], [`task_definitions`].
+//! Modules: [`arn`] (ECS identifiers), [`shapes`] (resources → ECS shapes), [`service_tasks`]
+//! (a Service's pods → ECS tasks), [`table`] (the tables), [`text`] (the AWS CLI's text
+//! output), [`paging`] (the AWS CLI's pagination), [`conform`] (checking JSON against the API
+//! model's shapes) — all pure — [`tolerant`] (reading lists that one unreadable object does not
+//! break), and the cluster calls of each verb group: [`services`], [`tasks`],
+//! [`task_definitions`].
 
 pub mod arn;
 pub mod conform;
+pub mod paging;
+pub mod service_tasks;
 pub mod services;
 pub mod shapes;
 pub mod table;
 pub mod task_definitions;
 pub mod tasks;
+pub mod text;
+pub mod tolerant;
 
 use k8s_openapi::jiff::Timestamp;
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -33,6 +40,8 @@ pub enum Output {
     Json,
     /// The same as YAML.
     Yaml,
+    /// The AWS CLI's text output ([`text`]).
+    Text,
 }
 
 impl std::str::FromStr for Output {
@@ -42,7 +51,10 @@ impl std::str::FromStr for Output {
             "table" => Ok(Output::Table),
             "json" => Ok(Output::Json),
             "yaml" => Ok(Output::Yaml),
-            other => Err(format!("--output {other}: expected table, json or yaml")),
+            "text" => Ok(Output::Text),
+            other => Err(format!(
+                "--output {other}: expected table, json, yaml or text"
+            )),
         }
     }
 }
@@ -56,6 +68,8 @@ pub struct Target {
     pub cluster: String,
     /// Whether `--cluster` was given (run-task then writes it into the Task).
     pub cluster_given: bool,
+    /// The Kubernetes list `limit` of each page read (`--page-size`).
+    pub page_size: u32,
 }
 
 impl Target {
@@ -89,6 +103,7 @@ impl Target {
             namespace,
             cluster: shapes::cluster_of(cluster),
             cluster_given: cluster.is_some_and(|c| !c.is_empty()),
+            page_size: paging::DEFAULT_PAGE_SIZE,
         })
     }
 
@@ -106,6 +121,9 @@ pub struct Response {
     pub notes: String,
     /// Lines for stderr whatever the output (warnings).
     pub warnings: String,
+    /// Exit nonzero although there is an answer: an object asked for by name could not be
+    /// read ([`tolerant`]); the answer names it.
+    pub failed: bool,
 }
 
 impl Response {
@@ -115,13 +133,18 @@ impl Response {
             table,
             notes: String::new(),
             warnings: String::new(),
+            failed: false,
         }
     }
 
     /// What goes to stdout, and to stderr.
     pub fn print(&self, output: Output) -> (String, String) {
         match output {
-            Output::Table => (self.table.clone(), self.warnings.clone() + &self.notes),
+            Output::Table => (
+                self.table.clone(),
+                self.warnings.clone() + &self.notes + &paging::note(&self.body),
+            ),
+            Output::Text => (text::format(&self.body), self.warnings.clone()),
             Output::Json => (json(&self.body), self.warnings.clone()),
             Output::Yaml => (
                 serde_norway::to_string(&self.body).unwrap_or_default(),
@@ -209,6 +232,12 @@ mod tests {
             "{\n    \"a\": [\n        1\n    ]\n}\n"
         );
         assert_eq!("json".parse::<Output>(), Ok(Output::Json));
-        assert!("text".parse::<Output>().is_err());
+        assert_eq!("text".parse::<Output>(), Ok(Output::Text));
+        assert!(
+            "csv"
+                .parse::<Output>()
+                .unwrap_err()
+                .contains("--output csv")
+        );
     }
 }

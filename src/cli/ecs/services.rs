@@ -2,12 +2,15 @@
 //! (`--desired-count`, `--task-definition`, `--force-new-deployment`),
 //! `continue-service-deployment` and `stop-service-deployment` (the annotations of
 //! [`crate::cli::deployment`]). Services are found by ECS service name (`spec.serviceName`, else
-//! the resource name) in the target cluster.
+//! the resource name) in the target cluster. A Service the typed structs cannot read is left out
+//! of the others with a warning ([`super::tolerant`]); asked for by name, it is a failure.
 
 use kube::ResourceExt;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 
+use super::paging::{self, Paging};
+use super::tolerant::{self, Unreadable};
 use super::{FIELD_MANAGER, Response, Target, api_error, arn, now, shapes, table};
 use crate::api::Service;
 use crate::cli::deployment::{Action, annotation};
@@ -18,56 +21,72 @@ fn api(t: &Target) -> Api<Service> {
     Api::namespaced(t.client.clone(), &t.namespace)
 }
 
-/// The Services of the target cluster, by ECS service name.
-pub async fn in_cluster(t: &Target) -> Result<Vec<Service>, String> {
-    let list = api(t)
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| api_error(&format!("listing services in namespace {}", t.namespace), e))?;
-    let mut services: Vec<Service> = list
-        .items
+/// The Services of the target cluster, by ECS service name, and the Services of the namespace
+/// that cannot be read (their cluster unknown).
+pub async fn in_cluster(t: &Target) -> Result<(Vec<Service>, Vec<Unreadable>), String> {
+    let (all, unreadable) = tolerant::list::<Service>(t, None, "services").await?;
+    let mut services: Vec<Service> = all
         .into_iter()
         .filter(|s| t.in_cluster(s.spec.cluster.as_deref()))
         .collect();
     services.sort_by_key(|s| s.service_name());
-    Ok(services)
+    Ok((services, unreadable))
 }
 
-/// The Service a name or ARN names, if it is in the cluster.
-async fn find(t: &Target, service: &str) -> Result<Option<Service>, String> {
-    let name = arn::name(service);
-    Ok(in_cluster(t)
-        .await?
-        .into_iter()
-        .find(|s| s.service_name() == name))
+/// The error for a service asked for by name that cannot be read.
+fn unreadable_error(service: &str, u: &Unreadable) -> String {
+    format!(
+        "service {service}: services/{} in namespace {} cannot be read: {}; {}",
+        u.name,
+        u.namespace,
+        u.why,
+        u.fix()
+    )
 }
 
 async fn get(t: &Target, service: &str) -> Result<Service, String> {
-    find(t, service).await?.ok_or_else(|| {
-        format!(
-            "ServiceNotFoundException: service {service} not found in cluster {} (namespace {})",
-            t.cluster, t.namespace
-        )
-    })
+    let name = arn::name(service);
+    let (all, unreadable) = in_cluster(t).await?;
+    if let Some(s) = all.into_iter().find(|s| s.service_name() == name) {
+        return Ok(s);
+    }
+    if let Some(u) = unreadable.iter().find(|u| u.name == name) {
+        return Err(unreadable_error(service, u));
+    }
+    Err(format!(
+        "ServiceNotFoundException: service {service} not found in cluster {} (namespace {})",
+        t.cluster, t.namespace
+    ))
 }
 
 /// describe-services: `{"services": [...], "failures": [...]}`, a missing service a failure
-/// with reason MISSING (as ECS answers).
+/// with reason MISSING (as ECS answers); one that cannot be read a failure with reason
+/// `Undecodable` and what is wrong as its detail, and a nonzero exit.
 pub async fn describe(
     t: &Target,
     names: &[String],
     include_tags: bool,
 ) -> Result<Response, String> {
-    let all = in_cluster(t).await?;
+    let (all, unreadable) = in_cluster(t).await?;
     let mut services = Vec::new();
     let mut failures = Vec::new();
+    let mut failed = false;
     for n in names {
-        match all.iter().find(|s| s.service_name() == arn::name(n)) {
+        let name = arn::name(n);
+        let failure_arn = arn::service(&t.namespace, &t.cluster, name);
+        match all.iter().find(|s| s.service_name() == name) {
             Some(s) => services.push(shapes::service(s, &t.namespace, include_tags)),
-            None => failures.push(shapes::failure(
-                &arn::service(&t.namespace, &t.cluster, arn::name(n)),
-                "MISSING",
-            )),
+            None => match unreadable.iter().find(|u| u.name == name) {
+                Some(u) => {
+                    failed = true;
+                    failures.push(shapes::failure_with_detail(
+                        &failure_arn,
+                        crate::controller::poison::REASON,
+                        &unreadable_error(n, u),
+                    ));
+                }
+                None => failures.push(shapes::failure(&failure_arn, "MISSING")),
+            },
         }
     }
     let mut r = Response::new(
@@ -75,20 +94,27 @@ pub async fn describe(
         table::services(&services, now()),
     );
     r.notes = table::failures(&failures);
+    r.warnings = tolerant::warnings(&unreadable);
+    r.failed = failed;
     Ok(r)
 }
 
-/// list-services: `{"serviceArns": [...]}`.
-pub async fn list(t: &Target) -> Result<Response, String> {
-    let arns: Vec<Value> = in_cluster(t)
-        .await?
+/// list-services: `{"serviceArns": [...]}` in service name order, paged ([`paging`]).
+pub async fn list(t: &Target, paging: &Paging) -> Result<Response, String> {
+    let (all, unreadable) = in_cluster(t).await?;
+    let keyed: Vec<(String, Value)> = all
         .iter()
-        .map(|s| json!(arn::service(&t.namespace, &t.cluster, &s.service_name())))
+        .map(|s| {
+            let name = s.service_name();
+            let arn = json!(arn::service(&t.namespace, &t.cluster, &name));
+            (name, arn)
+        })
         .collect();
-    Ok(Response::new(
-        json!({"serviceArns": arns}),
-        table::arns(&arns),
-    ))
+    let (arns, token) = paging::page(keyed, paging, false, paging::Verb::ListServices);
+    let table = table::arns(&arns);
+    let mut r = Response::new(paging::answer("serviceArns", arns, token, paging), table);
+    r.warnings = tolerant::warnings(&unreadable);
+    Ok(r)
 }
 
 /// What update-service changes.

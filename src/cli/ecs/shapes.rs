@@ -55,6 +55,11 @@ pub fn failure(arn: &str, reason: &str) -> Value {
     json!({"arn": arn, "reason": reason})
 }
 
+/// ECS `Failure` with its `detail`.
+pub fn failure_with_detail(arn: &str, reason: &str, detail: &str) -> Value {
+    json!({"arn": arn, "reason": reason, "detail": detail})
+}
+
 fn put(m: &mut Map<String, Value>, key: &str, v: Option<Value>) {
     if let Some(v) = v.filter(|v| !v.is_null()) {
         m.insert(key.into(), v);

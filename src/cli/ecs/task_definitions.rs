@@ -5,19 +5,25 @@
 //! operator's revision), `describe-task-definition`, `list-task-definitions` and
 //! `deregister-task-definition` (ECS marks a revision INACTIVE: here the annotation
 //! `ecs-operator.io/deregistered-at` on its ControllerRevision; the operator keeps serving it).
+//! A TaskDefinition or revision the typed structs cannot read is left out with a warning
+//! ([`super::tolerant`]); the operator registers no revision for such a TaskDefinition, so
+//! describing its family says why.
 
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use kube::ResourceExt;
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
+use super::paging::{self, Paging};
 use super::shapes::Revision;
+use super::tolerant::{self, Unreadable};
 use super::{FIELD_MANAGER, Response, Target, api_error, now, shapes, table};
 use crate::api::{TaskDefinition, TaskDefinitionSpec};
 use crate::cli::import;
 use crate::controller::revisions::{REVISION_OF, hash, normalize};
+use crate::translate::names::dns_label;
 use crate::translate::refs::parse_task_definition_ref;
 
 /// The annotation that marks a revision deregistered (INACTIVE), its value when (RFC 3339).
@@ -47,26 +53,26 @@ pub fn revision_of(cr: &ControllerRevision) -> Option<Revision> {
 }
 
 /// Every revision in the namespace (its ControllerRevision's name with it), by family then
-/// revision.
-pub async fn revisions(t: &Target) -> Result<Vec<(String, Revision)>, String> {
-    let api: Api<ControllerRevision> = Api::namespaced(t.client.clone(), &t.namespace);
-    let lp = ListParams::default().labels(&format!("{REVISION_OF}=taskdefinition"));
-    let list = api.list(&lp).await.map_err(|e| {
-        api_error(
-            &format!(
-                "listing task definition revisions (controllerrevisions) in namespace {}",
-                t.namespace
-            ),
-            e,
-        )
-    })?;
+/// revision, and the revisions that cannot be read.
+pub async fn revisions(t: &Target) -> Result<(Vec<(String, Revision)>, Vec<Unreadable>), String> {
+    let selector = format!("{REVISION_OF}=taskdefinition");
+    let (list, unreadable) = tolerant::list::<ControllerRevision>(
+        t,
+        Some(&selector),
+        "task definition revisions (controllerrevisions)",
+    )
+    .await?;
     let mut out: Vec<(String, Revision)> = list
-        .items
         .iter()
         .filter_map(|cr| Some((cr.name_any(), revision_of(cr)?)))
         .collect();
     out.sort_by(|a, b| (&a.1.family, a.1.revision).cmp(&(&b.1.family, b.1.revision)));
-    Ok(out)
+    Ok((out, unreadable))
+}
+
+/// The TaskDefinitions of the namespace, and those that cannot be read.
+async fn task_definitions(t: &Target) -> Result<(Vec<TaskDefinition>, Vec<Unreadable>), String> {
+    tolerant::list::<TaskDefinition>(t, None, "task definitions").await
 }
 
 /// The revision a reference names (pure): `family:N` or its ARN that revision; `family` the
@@ -99,11 +105,35 @@ fn answer(key: &str, r: &Revision, t: &Target, include_tags: bool, with_tags: bo
 }
 
 /// describe-task-definition: `{"taskDefinition": {...}, "tags": [...]}` (tags with
-/// `--include TAGS`).
+/// `--include TAGS`). No revision, and the family's TaskDefinition (named after it) cannot be
+/// read: an error that says so.
 pub async fn describe(t: &Target, reference: &str, include_tags: bool) -> Result<Response, String> {
-    let all = revisions(t).await?;
-    let (_, r) = pick(&all, reference).ok_or_else(|| not_found(reference))?;
-    Ok(answer("taskDefinition", r, t, include_tags, true))
+    let (all, bad_revisions) = revisions(t).await?;
+    let Some((_, r)) = pick(&all, reference) else {
+        let family = parse_task_definition_ref(reference).0;
+        let (_, bad) = task_definitions(t).await?;
+        let resource = dns_label(&family);
+        return Err(
+            match bad.iter().chain(&bad_revisions).find(|u| {
+                u.name == resource
+                    || (u.kind == "controllerrevision"
+                        && u.name.starts_with(&format!("{resource}-")))
+            }) {
+                Some(u) => format!(
+                    "ClientException: Unable to describe task definition {reference}: {}/{} in namespace {} cannot be read: {}; {}",
+                    u.kind,
+                    u.name,
+                    u.namespace,
+                    u.why,
+                    u.fix()
+                ),
+                None => not_found(reference),
+            },
+        );
+    };
+    let mut response = answer("taskDefinition", r, t, include_tags, true);
+    response.warnings = tolerant::warnings(&bad_revisions);
+    Ok(response)
 }
 
 /// list-task-definitions filters (ECS ListTaskDefinitionsRequest).
@@ -116,10 +146,14 @@ pub struct ListFilter {
     pub descending: bool,
 }
 
-/// The ARNs a list-task-definitions answer holds (pure).
-pub fn list_arns(all: &[(String, Revision)], f: &ListFilter, namespace: &str) -> Vec<Value> {
+/// The ARNs a list-task-definitions answer holds, each with its sort key (pure).
+pub fn list_arns(
+    all: &[(String, Revision)],
+    f: &ListFilter,
+    namespace: &str,
+) -> Vec<(String, Value)> {
     let status = f.status.as_deref().unwrap_or("ACTIVE");
-    let mut arns: Vec<Value> = all
+    let mut arns: Vec<(String, Value)> = all
         .iter()
         .map(|(_, r)| r)
         .filter(|r| {
@@ -133,9 +167,12 @@ pub fn list_arns(all: &[(String, Revision)], f: &ListFilter, namespace: &str) ->
             _ => r.deregistered_at.is_none(),
         })
         .map(|r| {
-            json!(super::arn::task_definition(
+            // Family, then the revision zero-padded: the key sorts as ECS lists (ASC).
+            let key = format!("{}\u{1}{:020}", r.family, r.revision);
+            let arn = json!(super::arn::task_definition(
                 namespace, &r.family, r.revision
-            ))
+            ));
+            (key, arn)
         })
         .collect();
     if f.descending {
@@ -144,13 +181,24 @@ pub fn list_arns(all: &[(String, Revision)], f: &ListFilter, namespace: &str) ->
     arns
 }
 
-/// list-task-definitions: `{"taskDefinitionArns": [...]}`.
-pub async fn list(t: &Target, f: &ListFilter) -> Result<Response, String> {
-    let arns = list_arns(&revisions(t).await?, f, &t.namespace);
-    Ok(Response::new(
-        json!({"taskDefinitionArns": arns}),
-        table::arns(&arns),
-    ))
+/// list-task-definitions: `{"taskDefinitionArns": [...]}`, paged; a warning for each
+/// TaskDefinition or revision that cannot be read (the operator registers no revision for it).
+pub async fn list(t: &Target, f: &ListFilter, paging: &Paging) -> Result<Response, String> {
+    let (all, mut unreadable) = revisions(t).await?;
+    let (_, bad) = task_definitions(t).await?;
+    unreadable.extend(bad);
+    let keyed = list_arns(&all, f, &t.namespace);
+    let (arns, token) = paging::page(
+        keyed,
+        paging,
+        f.descending,
+        paging::Verb::ListTaskDefinitions,
+    );
+    let table = table::arns(&arns);
+    let body = paging::answer("taskDefinitionArns", arns, token, paging);
+    let mut r = Response::new(body, table);
+    r.warnings = tolerant::warnings(&unreadable);
+    Ok(r)
 }
 
 /// deregister-task-definition `family:N`: `{"taskDefinition": {...}}`, status INACTIVE.
@@ -160,7 +208,7 @@ pub async fn deregister(t: &Target, reference: &str) -> Result<Response, String>
             "ClientException: --task-definition {reference}: give family:revision or its ARN (as ECS requires)"
         ));
     }
-    let all = revisions(t).await?;
+    let (all, _) = revisions(t).await?;
     let (name, r) = pick(&all, reference).ok_or_else(|| not_found(reference))?;
     let mut r = r.clone();
     if r.deregistered_at.is_none() {
@@ -229,16 +277,8 @@ pub fn resource(
 /// it already has: revisions are content-addressed here).
 pub async fn register(t: &Target, input: &Value) -> Result<Response, String> {
     let api: Api<TaskDefinition> = Api::namespaced(t.client.clone(), &t.namespace);
-    let existing = api
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| {
-            api_error(
-                &format!("listing task definitions in namespace {}", t.namespace),
-                e,
-            )
-        })?
-        .items;
+    // One TaskDefinition that cannot be read must not block registering another family.
+    let (existing, _) = task_definitions(t).await?;
     let (object, warnings) = resource(input, &t.namespace, &existing)?;
     let name = object["metadata"]["name"]
         .as_str()
@@ -298,7 +338,7 @@ pub async fn register(t: &Target, input: &Value) -> Result<Response, String> {
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     let family = applied.family();
-    let all = revisions(t).await?;
+    let (all, _) = revisions(t).await?;
     let reference = format!("{family}:{revision}");
     let (_, r) = pick(&all, &reference).ok_or_else(|| not_found(&reference))?;
     let mut response = answer("taskDefinition", r, t, true, true);
@@ -341,8 +381,14 @@ mod tests {
         );
         assert!(pick(&all, "web:9").is_none() && pick(&all, "db").is_none());
         let arns = |f: ListFilter| -> Vec<String> {
-            list_arns(&all, &f, "ns")
-                .iter()
+            let keyed = list_arns(&all, &f, "ns");
+            let (arns, _) = paging::page(
+                keyed,
+                &Paging::All,
+                f.descending,
+                paging::Verb::ListTaskDefinitions,
+            );
+            arns.iter()
                 .map(|v| v.as_str().unwrap().rsplit('/').next().unwrap().to_string())
                 .collect()
         };
