@@ -6,16 +6,111 @@
 //! whole on that one object (`list-services` of a namespace with one bad Service would print
 //! nothing but a serde error).
 //!
+//! [`Tolerant`] alone is not enough here: when it cannot read an object it still decodes the
+//! object's whole `metadata`, and an object applied server-side carries its deep field in
+//! `metadata.managedFields` too (`f:spec` → `f:kubernetes` → … as deep as the value), so that
+//! fails as well, and with it the whole list. [`Item`] falls back to the name and namespace.
+//!
 //! The list is read in pages of Kubernetes `limit` (the AWS CLI's `--page-size`, "the size of
 //! each page to get in the service call"), following `continue`.
 
 use kube::Resource;
-use kube::api::{Api, ListParams};
-use kube::core::ApiResource;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::core::{ApiResource, DynamicResourceScope, ObjectMeta};
 use serde::de::DeserializeOwned;
 
 use super::{Target, api_error};
-use crate::controller::poison::{Tolerant, decode};
+use crate::controller::poison::{MAX_DEPTH, Tolerant, decode, too_deep_at};
+
+/// One item of a list as read: a [`Tolerant`] object, or, when not even its metadata reads,
+/// its name and namespace and why.
+#[derive(Clone, Debug)]
+pub struct Item(pub Tolerant);
+
+impl<'de> serde::Deserialize<'de> for Item {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Skipping over raw JSON is iterative in serde_json: any depth reads.
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        if let Ok(t) = serde_json::from_str::<Tolerant>(raw.get()) {
+            return Ok(Item(t));
+        }
+        // Only the two names, and the raw spec and status: every other field is skipped,
+        // which does not recurse.
+        #[derive(serde::Deserialize, Default)]
+        struct Names {
+            name: Option<String>,
+            namespace: Option<String>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Head {
+            #[serde(default)]
+            metadata: Names,
+            spec: Option<Box<serde_json::value::RawValue>>,
+            status: Option<Box<serde_json::value::RawValue>>,
+        }
+        let head: Head = serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
+        // The user's own field, rather than its copy in metadata.managedFields (first in the
+        // text): spec, then status, then anywhere.
+        let in_part = |key: &str, part: &Option<Box<serde_json::value::RawValue>>| {
+            let path = too_deep_at(part.as_ref()?.get(), MAX_DEPTH - 1)?;
+            Some(if path.is_empty() {
+                key.to_string()
+            } else if path.starts_with('[') {
+                format!("{key}{path}")
+            } else {
+                format!("{key}.{path}")
+            })
+        };
+        let deep = in_part("spec", &head.spec)
+            .or_else(|| in_part("status", &head.status))
+            .or_else(|| too_deep_at(raw.get(), MAX_DEPTH));
+        let why = match deep {
+            Some(path) => format!(
+                "{path}: nested more than {MAX_DEPTH} levels deep, more than serde_json reads; flatten the value"
+            ),
+            None => "not readable JSON of its kind".into(),
+        };
+        Ok(Item(Tolerant {
+            object: DynamicObject {
+                types: None,
+                metadata: ObjectMeta {
+                    name: head.metadata.name,
+                    namespace: head.metadata.namespace,
+                    ..ObjectMeta::default()
+                },
+                data: serde_json::Value::Null,
+            },
+            unreadable: Some(why),
+        }))
+    }
+}
+
+impl Resource for Item {
+    type DynamicType = ApiResource;
+    type Scope = DynamicResourceScope;
+
+    fn kind(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::kind(dt)
+    }
+    fn group(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::group(dt)
+    }
+    fn version(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::version(dt)
+    }
+    fn api_version(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::api_version(dt)
+    }
+    fn plural(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::plural(dt)
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.0.object.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.0.object.metadata
+    }
+}
 
 /// An object left out of a list, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,7 +158,7 @@ where
     K: Resource<DynamicType = ()> + DeserializeOwned,
 {
     let resource = ApiResource::erase::<K>(&());
-    let api: Api<Tolerant> = Api::namespaced_with(t.client.clone(), &t.namespace, &resource);
+    let api: Api<Item> = Api::namespaced_with(t.client.clone(), &t.namespace, &resource);
     let kind = resource.kind.to_lowercase();
     let plural = if resource.group.is_empty() {
         resource.plural.clone()
@@ -86,7 +181,7 @@ where
             .await
             .map_err(|e| api_error(&format!("listing {what} in namespace {}", t.namespace), e))?;
         for item in page.items {
-            let (good_item, bad_item) = sort(item, &kind, &plural, &t.namespace);
+            let (good_item, bad_item) = sort(item.0, &kind, &plural, &t.namespace);
             good.extend(good_item);
             bad.extend(bad_item);
         }
@@ -159,15 +254,22 @@ mod tests {
                  "spec": {"family": "web", "containerDefinitions": [{"name": "web", "image": "nginx"}]}},
                 {"apiVersion": "ecs-operator.io/v1alpha1", "kind": "TaskDefinition",
                  "metadata": {"name": "nested", "namespace": "shop"},
-                 "spec": {"family": "nested", "kubernetes": {"podTemplatePatch": deep(200)}}}
+                 "spec": {"family": "nested", "kubernetes": {"podTemplatePatch": deep(200)}}},
+                // Applied server-side: the depth is in managedFields as well, which
+                // Tolerant's own fallback (the whole metadata) cannot read.
+                {"apiVersion": "ecs-operator.io/v1alpha1", "kind": "TaskDefinition",
+                 "metadata": {"name": "applied", "namespace": "shop", "managedFields": [
+                     {"manager": "kubectl", "operation": "Apply", "fieldsType": "FieldsV1",
+                      "fieldsV1": {"f:spec": deep(200)}}]},
+                 "spec": {"family": "applied", "kubernetes": {"podTemplatePatch": deep(200)}}}
             ]
         })
         .to_string();
         // What a typed list does with it: fails whole.
         assert!(serde_json::from_str::<kube::core::ObjectList<TaskDefinition>>(&list).is_err());
-        let read: kube::core::ObjectList<Tolerant> = serde_json::from_str(&list).unwrap();
+        let read: kube::core::ObjectList<Item> = serde_json::from_str(&list).unwrap();
         let (mut good, mut bad) = (Vec::new(), Vec::new());
-        for item in read.items {
+        for Item(item) in read.items {
             let (g, b) = sort::<TaskDefinition>(
                 item,
                 "taskdefinition",
@@ -179,12 +281,20 @@ mod tests {
         }
         assert_eq!(good.len(), 1);
         assert_eq!(good[0].family(), "web");
-        assert_eq!(bad.len(), 1);
-        assert_eq!(bad[0].name, "nested");
+        assert_eq!(bad.len(), 2);
+        assert_eq!(
+            (bad[0].name.as_str(), bad[1].name.as_str()),
+            ("nested", "applied")
+        );
         assert!(
             bad[0].why.starts_with("spec.kubernetes.podTemplatePatch.x"),
             "{}",
             bad[0].why
+        );
+        assert!(
+            bad[1].why.starts_with("spec.kubernetes.podTemplatePatch.x"),
+            "{}",
+            bad[1].why
         );
         let w = warnings(&bad);
         assert!(
