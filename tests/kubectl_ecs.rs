@@ -951,6 +951,10 @@ async fn service_tasks_pagination_and_text_output() {
     );
     assert_eq!(arns(&api2["taskArns"]), arns(&page2["taskArns"]));
     assert!(api2.get("nextToken").is_none());
+    // --page-size: the Kubernetes list limit of each read (here a page per pod, following
+    // `continue`); the output is the same.
+    let small_pages = ecs_json(&n, &["--cluster", "prod", "list-tasks", "--page-size", "1"]);
+    assert_eq!(small_pages["taskArns"], every["taskArns"]);
     let services_page = ecs_json(
         &n,
         &[
