@@ -61,19 +61,9 @@ impl<'de> serde::Deserialize<'de> for Tolerant {
                 unreadable: None,
             }),
             Err(e) => {
-                // No `flatten` here: it buffers every field (recursively); the fields left out
-                // are skipped, which is iterative.
-                #[derive(serde::Deserialize)]
-                #[serde(rename_all = "camelCase")]
-                struct Head {
-                    api_version: Option<String>,
-                    kind: Option<String>,
-                    #[serde(default)]
-                    metadata: ObjectMeta,
-                }
                 let head: Head =
                     serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
-                let why = match too_deep_at(raw.get(), MAX_DEPTH) {
+                let why = match deep_path(raw.get(), &head) {
                     Some(path) => format!(
                         "{path}: nested more than {MAX_DEPTH} levels deep, more than the operator (serde_json) reads; flatten the value"
                     ),
@@ -85,7 +75,7 @@ impl<'de> serde::Deserialize<'de> for Tolerant {
                             .api_version
                             .zip(head.kind)
                             .map(|(api_version, kind)| TypeMeta { api_version, kind }),
-                        metadata: head.metadata,
+                        metadata: head.metadata.into(),
                         data: serde_json::Value::Null,
                     },
                     unreadable: Some(why),
@@ -93,6 +83,78 @@ impl<'de> serde::Deserialize<'de> for Tolerant {
             }
         }
     }
+}
+
+/// What an unreadable object is still read for: its identity and metadata, and its spec and
+/// status as raw JSON. No `flatten` (it buffers every field, recursively); the fields left out
+/// are skipped, which is iterative.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Head {
+    api_version: Option<String>,
+    kind: Option<String>,
+    #[serde(default)]
+    metadata: HeadMeta,
+    spec: Option<Box<serde_json::value::RawValue>>,
+    status: Option<Box<serde_json::value::RawValue>>,
+}
+
+/// `metadata` without `managedFields`: an object applied server-side carries a copy of its
+/// deep field there (`f:spec` → `f:kubernetes` → … as deep as the value), so reading the
+/// whole metadata failed too, and with it the watch (found by `kubectl ecs`'s live test).
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct HeadMeta {
+    name: Option<String>,
+    generate_name: Option<String>,
+    namespace: Option<String>,
+    uid: Option<String>,
+    resource_version: Option<String>,
+    generation: Option<i64>,
+    creation_timestamp: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
+    deletion_timestamp: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
+    labels: Option<std::collections::BTreeMap<String, String>>,
+    annotations: Option<std::collections::BTreeMap<String, String>>,
+    owner_references: Option<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>>,
+    finalizers: Option<Vec<String>>,
+}
+
+impl From<HeadMeta> for ObjectMeta {
+    fn from(m: HeadMeta) -> Self {
+        ObjectMeta {
+            name: m.name,
+            generate_name: m.generate_name,
+            namespace: m.namespace,
+            uid: m.uid,
+            resource_version: m.resource_version,
+            generation: m.generation,
+            creation_timestamp: m.creation_timestamp,
+            deletion_timestamp: m.deletion_timestamp,
+            labels: m.labels,
+            annotations: m.annotations,
+            owner_references: m.owner_references,
+            finalizers: m.finalizers,
+            ..ObjectMeta::default()
+        }
+    }
+}
+
+/// Where the object nests too deep: in the user's own field rather than its copy in
+/// `metadata.managedFields` (first in the text) — spec, then status, then anywhere.
+fn deep_path(raw: &str, head: &Head) -> Option<String> {
+    let in_part = |key: &str, part: &Option<Box<serde_json::value::RawValue>>| {
+        let path = too_deep_at(part.as_ref()?.get(), MAX_DEPTH - 1)?;
+        Some(if path.is_empty() {
+            key.to_string()
+        } else if path.starts_with('[') {
+            format!("{key}{path}")
+        } else {
+            format!("{key}.{path}")
+        })
+    };
+    in_part("spec", &head.spec)
+        .or_else(|| in_part("status", &head.status))
+        .or_else(|| too_deep_at(raw, MAX_DEPTH))
 }
 
 impl kube::Resource for Tolerant {
@@ -289,7 +351,7 @@ mod tests {
         let text = serde_json::json!({
             "apiVersion": "ecs-operator.io/v1alpha1", "kind": "TaskDefinition",
             "metadata": {"name": "nested", "namespace": "x", "uid": "u"},
-            "spec": {"containerDefinitions": [{"name": "a"}], "kubernetes": {"podTemplatePatch": {"metadata": {"x": deep}}}}
+            "spec": {"containerDefinitions": [{"name": "a"}], "kubernetes": {"podTemplatePatch": {"metadata": {"x": deep.clone()}}}}
         })
         .to_string();
         assert!(
@@ -298,6 +360,25 @@ mod tests {
         );
         let t: Tolerant = serde_json::from_str(&text).unwrap();
         assert_eq!(t.object.metadata.name.as_deref(), Some("nested"));
+        let why = t.unreadable.unwrap();
+        assert!(
+            why.starts_with("spec.kubernetes.podTemplatePatch.metadata.x[0][0][0]"),
+            "{why}"
+        );
+        // Applied server-side, the depth is in metadata.managedFields too: the metadata still
+        // reads (without managedFields) and the path is the spec's.
+        let applied = serde_json::json!({
+            "apiVersion": "ecs-operator.io/v1alpha1", "kind": "TaskDefinition",
+            "metadata": {"name": "applied", "namespace": "x", "uid": "u2", "generation": 3,
+                "managedFields": [{"manager": "kubectl", "operation": "Apply",
+                    "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": deep.clone()}}]},
+            "spec": {"kubernetes": {"podTemplatePatch": {"metadata": {"x": deep.clone()}}}}
+        })
+        .to_string();
+        let t: Tolerant = serde_json::from_str(&applied).unwrap();
+        assert_eq!(t.object.metadata.uid.as_deref(), Some("u2"));
+        assert_eq!(t.object.metadata.generation, Some(3));
+        assert!(t.object.metadata.managed_fields.is_none());
         let why = t.unreadable.unwrap();
         assert!(
             why.starts_with("spec.kubernetes.podTemplatePatch.metadata.x[0][0][0]"),
