@@ -1126,9 +1126,13 @@ spec:
         docs.push(task_definition(&format!("s{i}"), "nginx:r1", 8, ""));
         docs.push(service(&format!("s{i}"), 1, ""));
     }
+    // The objects first, then the operator: every watch's first list then queues for the one
+    // seat while reconciles already wait for the caches (an operator restarted under
+    // throttling). That is how the lost wake-ups of kube-runtime's store readiness held every
+    // TaskDefinition slot for ever (controller::cache::Synced).
+    apply_yaml(&ns.name, &docs.join("---"));
     let op = Operator::start("apf", &var("FAULTS_KUBECONFIG_B"), 18306, false);
     let t = Instant::now();
-    apply_yaml(&ns.name, &docs.join("---"));
     wait_for(
         Duration::from_secs(300),
         &format!("{count} throttled Services COMPLETED"),

@@ -51,8 +51,63 @@ const PAGE_SIZE: u32 = 500;
 /// channel: a slow subscriber holds the watch back, none loses an event.
 pub struct Shared<K: Resource<DynamicType = ()> + Clone + 'static> {
     pub store: Store<K>,
-    writer: Option<reflector::store::Writer<K>>,
+    /// Whether the store holds its first full list (wait on this, not on the store).
+    pub synced: Synced,
+    writer: Option<(reflector::store::Writer<K>, SyncedTx)>,
     subscribers: Vec<mpsc::Sender<Arc<K>>>,
+}
+
+/// Whether a cache holds its first full list, for any number of waiters.
+///
+/// Not kube-runtime's `Store::wait_until_ready`: its `DelayedInit` polls a futures oneshot
+/// receiver, which keeps one waker, the last poller's, so of several futures waiting at once
+/// only the last is woken and the others sleep for ever. Every reconcile waits for the caches,
+/// beside each controller's own runner (which waits on its store): under API Priority and
+/// Fairness the lists were slow, many reconciles waited together, and the TaskDefinition
+/// controller's 16 slots were held for ever by reconciles that were never woken
+/// (tests/faults.rs, the throttling scenario; `tests::store_readiness_wakes_only_its_last_waiter`).
+/// A `tokio::sync::watch` wakes them all.
+#[derive(Clone, Debug)]
+pub struct Synced(tokio::sync::watch::Receiver<bool>);
+
+/// The watch stopped for good (the process is shutting down) before its first full list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchStopped;
+
+impl Synced {
+    fn new() -> (SyncedTx, Synced) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        (SyncedTx(Arc::new(tx)), Synced(rx))
+    }
+
+    /// Resolves once the cache holds its first full list (at once afterwards).
+    pub async fn wait(&self) -> Result<(), WatchStopped> {
+        let mut rx = self.0.clone();
+        rx.wait_for(|synced| *synced)
+            .await
+            .map(|_| ())
+            .map_err(|_| WatchStopped)
+    }
+
+    pub fn is_synced(&self) -> bool {
+        *self.0.borrow()
+    }
+}
+
+/// The watch's side of [`Synced`]: set when the reflector has applied an `InitDone`.
+#[derive(Clone)]
+struct SyncedTx(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl SyncedTx {
+    /// Watch `events` (after `reflect`, so the store holds the list) for the first `InitDone`.
+    fn mark<K, E>(&self) -> impl FnMut(&Result<watcher::Event<K>, E>) + use<K, E> {
+        let tx = self.0.clone();
+        move |event| {
+            if let Ok(watcher::Event::InitDone) = event {
+                tx.send_if_modified(|synced| !std::mem::replace(synced, true));
+            }
+        }
+    }
 }
 
 impl<K> Shared<K>
@@ -61,9 +116,11 @@ where
 {
     fn new() -> Self {
         let (store, writer) = reflector::store();
+        let (tx, synced) = Synced::new();
         Shared {
             store,
-            writer: Some(writer),
+            synced,
+            writer: Some((writer, tx)),
             subscribers: Vec::new(),
         }
     }
@@ -115,11 +172,12 @@ where
     where
         S: futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
     {
-        let writer = self.writer.take().expect("a cache runs once");
+        let (writer, synced) = self.writer.take().expect("a cache runs once");
         let subscribers = std::mem::take(&mut self.subscribers);
         events
             .modify(strip)
             .reflect(writer)
+            .inspect(synced.mark())
             .touched_objects()
             .for_each(move |event| {
                 let mut subscribers = subscribers.clone();
@@ -228,6 +286,8 @@ pub struct Caches {
     /// Namespaces, metadata only: their policy annotations and Pod Security label
     /// (`translate::tenancy`).
     pub namespaces: Store<PartialObjectMeta<Namespace>>,
+    /// Whether the cluster-scoped stores hold their first lists.
+    pub cluster_synced: ClusterSynced,
 }
 
 /// The cluster-scoped caches, watched once whatever the number of scopes.
@@ -235,6 +295,15 @@ pub struct ClusterCaches {
     pub volumes: Store<PersistentVolume>,
     pub nodes: Store<PartialObjectMeta<Node>>,
     pub namespaces: Store<PartialObjectMeta<Namespace>>,
+    pub synced: ClusterSynced,
+}
+
+/// Whether each cluster-scoped store holds its first list.
+#[derive(Clone, Debug)]
+pub struct ClusterSynced {
+    pub volumes: Synced,
+    pub nodes: Synced,
+    pub namespaces: Synced,
 }
 
 impl ClusterCaches {
@@ -242,6 +311,9 @@ impl ClusterCaches {
     pub fn run(client: &Client) -> (Self, Vec<BoxFuture<'static, ()>>) {
         let (volumes, volume_writer) = reflector::store();
         let (nodes, node_writer) = reflector::store();
+        let (volumes_tx, volumes_synced) = Synced::new();
+        let (nodes_tx, nodes_synced) = Synced::new();
+        let (namespaces_tx, namespaces_synced) = Synced::new();
         let pvs = watch(
             Api::<PersistentVolume>::all(client.clone()),
             Config::default().labels(OWNER_LABEL).page_size(PAGE_SIZE),
@@ -249,6 +321,7 @@ impl ClusterCaches {
         .default_backoff()
         .modify(keep)
         .reflect(volume_writer)
+        .inspect(volumes_tx.mark())
         .for_each(log_watch_error::<PersistentVolume>)
         .boxed();
         let nodes_watch = watch(
@@ -258,6 +331,7 @@ impl ClusterCaches {
         .default_backoff()
         .modify(keep)
         .reflect(node_writer)
+        .inspect(nodes_tx.mark())
         .for_each(log_watch_error::<PartialObjectMeta<Node>>)
         .boxed();
         let (namespaces, namespace_writer) = reflector::store();
@@ -268,6 +342,7 @@ impl ClusterCaches {
         .default_backoff()
         .modify(keep)
         .reflect(namespace_writer)
+        .inspect(namespaces_tx.mark())
         .for_each(log_watch_error::<PartialObjectMeta<Namespace>>)
         .boxed();
         (
@@ -275,6 +350,11 @@ impl ClusterCaches {
                 volumes,
                 nodes,
                 namespaces,
+                synced: ClusterSynced {
+                    volumes: volumes_synced,
+                    nodes: nodes_synced,
+                    namespaces: namespaces_synced,
+                },
             },
             vec![pvs, nodes_watch, namespaces_watch],
         )
@@ -309,6 +389,7 @@ impl Caches {
             volumes: cluster.volumes.clone(),
             nodes: cluster.nodes.clone(),
             namespaces: cluster.namespaces.clone(),
+            cluster_synced: cluster.synced.clone(),
         }
     }
 }
@@ -386,23 +467,30 @@ impl Caches {
     }
 
     /// Resolves once every store has its first full list.
-    pub async fn ready(&self) -> Result<(), reflector::store::WriterDropped> {
-        self.task_definitions.store.wait_until_ready().await?;
-        self.services.store.wait_until_ready().await?;
-        self.tasks.store.wait_until_ready().await?;
-        self.clusters.store.wait_until_ready().await?;
-        self.revisions.store.wait_until_ready().await?;
-        self.deployments.store.wait_until_ready().await?;
-        self.daemon_sets.store.wait_until_ready().await?;
-        self.kube_services.store.wait_until_ready().await?;
-        self.hpas.store.wait_until_ready().await?;
-        self.service_accounts.store.wait_until_ready().await?;
-        self.claims.store.wait_until_ready().await?;
-        self.volumes.wait_until_ready().await?;
-        self.pods.store.wait_until_ready().await?;
-        self.volumes.wait_until_ready().await?;
-        self.namespaces.wait_until_ready().await?;
-        self.nodes.wait_until_ready().await
+    pub async fn ready(&self) -> Result<(), WatchStopped> {
+        for synced in [
+            &self.task_definitions.synced,
+            &self.services.synced,
+            &self.tasks.synced,
+            &self.clusters.synced,
+            &self.revisions.synced,
+            &self.deployments.synced,
+            &self.daemon_sets.synced,
+            &self.kube_services.synced,
+            &self.hpas.synced,
+            &self.service_accounts.synced,
+            &self.claims.synced,
+            &self.pods.synced,
+        ]
+        .into_iter()
+        .chain([
+            &self.cluster_synced.volumes,
+            &self.cluster_synced.nodes,
+            &self.cluster_synced.namespaces,
+        ]) {
+            synced.wait().await?;
+        }
+        Ok(())
     }
 
     /// The translator options for namespace `ns` ([`crate::translate::tenancy::options_for`]):
@@ -419,5 +507,77 @@ impl Caches {
             &meta.labels.unwrap_or_default(),
             &meta.annotations.unwrap_or_default(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use std::time::Duration;
+
+    /// Why [`Synced`] exists: kube-runtime 5's `Store::wait_until_ready` wakes only the last
+    /// of several concurrent waiters (its oneshot receiver keeps one waker). If kube-runtime
+    /// fixes that, this test fails and says so; [`Synced`] stays correct either way.
+    #[tokio::test(flavor = "current_thread")]
+    async fn store_readiness_wakes_only_its_last_waiter() {
+        let (store, mut writer) = reflector::store::<ConfigMap>();
+        let first = tokio::spawn({
+            let store = store.clone();
+            async move { store.wait_until_ready().await.is_ok() }
+        });
+        let second = tokio::spawn({
+            let store = store.clone();
+            async move { store.wait_until_ready().await.is_ok() }
+        });
+        // Both poll (and register their wakers) before the list completes.
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        let second = tokio::time::timeout(Duration::from_secs(1), second).await;
+        let first = tokio::time::timeout(Duration::from_secs(1), first).await;
+        assert!(matches!(second, Ok(Ok(true))), "the last waiter is woken");
+        assert!(
+            first.is_err(),
+            "kube-runtime now wakes every waiter of Store::wait_until_ready: Synced could go"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn synced_wakes_every_waiter_and_answers_at_once_afterwards() {
+        let (tx, synced) = Synced::new();
+        let waiters: Vec<_> = (0..20)
+            .map(|_| {
+                let synced = synced.clone();
+                tokio::spawn(async move { synced.wait().await })
+            })
+            .collect();
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!synced.is_synced());
+        let mut mark = tx.mark::<ConfigMap, watcher::Error>();
+        // An Init or an object is not the end of the list.
+        mark(&Ok(watcher::Event::Init));
+        mark(&Ok(watcher::Event::InitApply(ConfigMap::default())));
+        assert!(!synced.is_synced());
+        mark(&Ok(watcher::Event::InitDone));
+        for w in waiters {
+            let woke = tokio::time::timeout(Duration::from_secs(1), w).await;
+            assert!(matches!(woke, Ok(Ok(Ok(())))), "{woke:?}");
+        }
+        // A relist later (Init again) does not make the cache unsynced: it still holds the
+        // last full list until the new one replaces it.
+        mark(&Ok(watcher::Event::Init));
+        assert!(synced.is_synced());
+        assert_eq!(
+            tokio::time::timeout(Duration::from_millis(100), synced.wait()).await,
+            Ok(Ok(()))
+        );
+        // The watch gone before its first list: waiters hear so instead of hanging.
+        let (tx, never) = Synced::new();
+        drop(tx);
+        assert_eq!(never.wait().await, Err(WatchStopped));
     }
 }

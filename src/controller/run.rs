@@ -22,7 +22,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, Resource, ResourceExt};
 use tokio::sync::watch;
 
-use super::cache::{Caches, ClusterCaches};
+use super::cache::{Caches, ClusterCaches, Synced};
 use super::http::{Health, serve};
 use super::leader::Leadership;
 use super::metrics::Metrics;
@@ -312,6 +312,7 @@ fn controllers(
     let (ns_td_tx, ns_td_rx) = futures::channel::mpsc::channel::<()>(1);
     let namespace_watch = namespace_changes(
         c.namespaces.clone(),
+        c.cluster_synced.namespaces.clone(),
         vec![ns_svc_tx, ns_task_tx, ns_td_tx],
         stopped(),
     )
@@ -347,7 +348,13 @@ fn controllers(
     let service_store = c.services.store.clone();
     let service_store_2 = c.services.store.clone();
     let (node_tx, node_rx) = futures::channel::mpsc::channel::<()>(1);
-    let node_watch = node_changes(c.nodes.clone(), node_tx, stopped()).boxed();
+    let node_watch = node_changes(
+        c.nodes.clone(),
+        c.cluster_synced.nodes.clone(),
+        node_tx,
+        stopped(),
+    )
+    .boxed();
     let svc = Controller::for_shared_stream(services, c.services.store.clone())
         .with_config(config.clone())
         // Nodes that come, go or change labels change the zones a service balances over.
@@ -417,11 +424,13 @@ fn controllers(
 /// cache (a metadata watch event comes with every heartbeat; the labels rarely change).
 async fn node_changes(
     nodes: Store<PartialObjectMeta<Node>>,
+    synced: Synced,
     tx: futures::channel::mpsc::Sender<()>,
     stopped: impl std::future::Future<Output = ()>,
 ) {
     metadata_changes(
         nodes,
+        synced,
         |n| Some((n.labels().clone(), BTreeMap::new())),
         vec![tx],
         stopped,
@@ -433,6 +442,7 @@ async fn node_changes(
 /// (`translate::tenancy`) decides what the Services, Tasks and TaskDefinitions in it may do.
 async fn namespace_changes(
     namespaces: Store<PartialObjectMeta<Namespace>>,
+    synced: Synced,
     txs: Vec<futures::channel::mpsc::Sender<()>>,
     stopped: impl std::future::Future<Output = ()>,
 ) {
@@ -448,6 +458,7 @@ async fn namespace_changes(
     };
     metadata_changes(
         namespaces,
+        synced,
         move |n| {
             let labels = pick(n.labels(), &[POD_SECURITY_ENFORCE]);
             let annotations = pick(
@@ -467,6 +478,7 @@ async fn namespace_changes(
 /// a wake-up on every channel.
 async fn metadata_changes<K>(
     store: Store<K>,
+    synced: Synced,
     meta: impl Fn(&K) -> Option<(BTreeMap<String, String>, BTreeMap<String, String>)>,
     mut txs: Vec<futures::channel::mpsc::Sender<()>>,
     stopped: impl std::future::Future<Output = ()>,
@@ -486,7 +498,7 @@ async fn metadata_changes<K>(
         h.finish()
     };
     tokio::pin!(stopped);
-    if store.wait_until_ready().await.is_err() {
+    if synced.wait().await.is_err() {
         return;
     }
     let mut last = fingerprint();
