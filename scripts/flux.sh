@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Flux end to end on the local cluster: Flux's own source-controller and kustomize-controller,
-# built from their published Go modules (pinned in scripts/versions.env, cached under
+# Flux end to end on the local cluster: Flux's own source-controller, kustomize-controller and
+# helm-controller, built from their published Go modules (pinned in scripts/versions.env:
+# source-controller v1.9.6, kustomize-controller v1.9.6, helm-controller v1.6.4; cached under
 # ~/.cache/ecs-operator), run as processes against the cluster in KUBECONFIG, with a Git
 # repository served over loopback (git http-backend) and a Helm repository (helm repo index,
 # python3 -m http.server) on 127.0.0.1.
@@ -13,10 +14,13 @@
 #   scripts/flux.sh status   what runs, with versions and ports
 #
 # `test` needs a cluster (scripts/cluster.sh up; eval "$(scripts/cluster.sh env)") with the
-# ecs-operator CRDs and a running operator that watches the namespace flux-e2e (README, "Run the
-# operator"). helm-controller is not run: the Go module proxy refuses github.com/fluxcd/helm-controller
-# (see scripts/versions.env), so HelmRelease is not tested; the Helm repository is, through
-# source-controller's HelmRepository and HelmChart.
+# ecs-operator CRDs and a running operator that watches the namespaces flux-e2e and flux-e2e-helm
+# (README, "Run the operator"). HelmReleases (helm.toolkit.fluxcd.io/v2): the repository's chart
+# (charts/ecs-operator, from the loopback Helm repository) installed with its operator Deployment
+# on a KWOK node (a simulated pod: no second operator runs beside the one under test), and a chart
+# of the ECS samples (made from config/samples in the Git repository) whose HelmRelease is Ready
+# only once the ECS Service is steady (helm-controller's kstatus wait, with healthCheckExprs),
+# through an install, an upgrade to a new image, and an upgrade to a failing image (UpgradeFailed).
 #
 # Environment: ECS_OPERATOR_CACHE (default ~/.cache/ecs-operator), ECS_CLUSTER_NAME (state dir
 # name), KUBECONFIG, FLUX_KEEP=1 (`test` leaves everything running), GO.
@@ -31,8 +35,11 @@ CLUSTER_NAME="${ECS_CLUSTER_NAME:-ecs-operator}"
 STATE="${CACHE}/flux-state-${CLUSTER_NAME}"
 SC_BIN="${CACHE}/flux-source-controller-${FLUX_SOURCE_CONTROLLER_VERSION}/bin/source-controller"
 KC_BIN="${CACHE}/flux-kustomize-controller-${FLUX_KUSTOMIZE_CONTROLLER_VERSION}/bin/kustomize-controller"
+HC_BIN="${CACHE}/flux-helm-controller-${FLUX_HELM_CONTROLLER_VERSION}/bin/helm-controller"
 FLUX_NS=flux-system
 TEST_NS=flux-e2e
+# The HelmReleases' target namespace (created by helm-controller: install.createNamespace).
+HELM_NS=flux-e2e-helm
 
 log() { printf '[flux.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[flux.sh] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -83,6 +90,7 @@ cmd_build() {
   find_go
   build_controller kustomize-controller "${FLUX_KUSTOMIZE_CONTROLLER_VERSION}" "${FLUX_KUSTOMIZE_CONTROLLER_REPLACES}"
   build_controller source-controller "${FLUX_SOURCE_CONTROLLER_VERSION}" "${FLUX_SOURCE_CONTROLLER_REPLACES}"
+  build_controller helm-controller "${FLUX_HELM_CONTROLLER_VERSION}" "${FLUX_HELM_CONTROLLER_REPLACES}"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -132,13 +140,14 @@ wait_http() {
 
 install_crds() {
   local d
-  for d in "${SC_BIN%/bin/*}/src/config/crd/bases" "${KC_BIN%/bin/*}/src/config/crd/bases"; do
+  for d in "${SC_BIN%/bin/*}/src/config/crd/bases" "${KC_BIN%/bin/*}/src/config/crd/bases" "${HC_BIN%/bin/*}/src/config/crd/bases"; do
     [[ -d "${d}" ]] || die "no CRDs in ${d} (scripts/flux.sh build)"
     kubectl apply --server-side --force-conflicts -f "${d}" >/dev/null
   done
   kubectl wait --for=condition=Established --timeout=60s \
     crd/gitrepositories.source.toolkit.fluxcd.io crd/helmrepositories.source.toolkit.fluxcd.io \
-    crd/helmcharts.source.toolkit.fluxcd.io crd/kustomizations.kustomize.toolkit.fluxcd.io >/dev/null
+    crd/helmcharts.source.toolkit.fluxcd.io crd/kustomizations.kustomize.toolkit.fluxcd.io \
+    crd/helmreleases.helm.toolkit.fluxcd.io >/dev/null
 }
 
 # The Git repository (bare, served) and its working copy with the samples; the Helm repository
@@ -157,6 +166,12 @@ init_repos() {
     "${STATE}/work/samples/service-blue-green.yaml"
   grep -q 'deploymentMinuteSeconds: 2' "${STATE}/work/samples/service-blue-green.yaml" \
     || die "could not shorten the BLUE_GREEN sample's bake"
+  # A chart of the ECS samples for a HelmRelease (the repository's chart carries no ECS objects):
+  # the Cluster, TaskDefinition and Service of config/samples as its templates (plain YAML).
+  mkdir -p "${STATE}/work/charts/ecs-samples/templates"
+  printf 'apiVersion: v2\nname: ecs-samples\nversion: 0.1.0\ndescription: The ECS samples of config/samples (flux.sh)\n' \
+    >"${STATE}/work/charts/ecs-samples/Chart.yaml"
+  cp "${REPO_ROOT}"/config/samples/{cluster,taskdefinition,service}.yaml "${STATE}/work/charts/ecs-samples/templates/"
   commit "samples from config/samples"
   helm package "${REPO_ROOT}/charts/ecs-operator" -d "${STATE}/helm-repo" >/dev/null
 }
@@ -172,7 +187,7 @@ commit() {
 cmd_up() {
   prereqs
   cmd_build
-  if alive source-controller && alive kustomize-controller && alive git-server && alive helm-server; then
+  if alive source-controller && alive kustomize-controller && alive helm-controller && alive git-server && alive helm-server; then
     log "already running (scripts/flux.sh status)"; return 0
   fi
   cmd_down_processes
@@ -184,10 +199,10 @@ cmd_up() {
   start git-server python3 "${SCRIPT_DIR}/flux/git-http-server.py" "${STATE}/git" "${STATE}/git-port"
   local i; for i in $(seq 1 40); do [[ -s "${STATE}/git-port" ]] && break; sleep 0.25; done
   [[ -s "${STATE}/git-port" ]] || die "git server did not start: $(cat "${STATE}/logs/git-server.log")"
-  local git_port helm_port sc_storage sc_metrics sc_health kc_metrics kc_health
+  local git_port helm_port sc_storage sc_metrics sc_health kc_metrics kc_health hc_metrics hc_health
   git_port="$(cat "${STATE}/git-port")"
   helm_port="$(free_port)"; sc_storage="$(free_port)"; sc_metrics="$(free_port)"; sc_health="$(free_port)"
-  kc_metrics="$(free_port)"; kc_health="$(free_port)"
+  kc_metrics="$(free_port)"; kc_health="$(free_port)"; hc_metrics="$(free_port)"; hc_health="$(free_port)"
   helm repo index "${STATE}/helm-repo" --url "http://127.0.0.1:${helm_port}"
   start helm-server python3 -m http.server "${helm_port}" --bind 127.0.0.1 --directory "${STATE}/helm-repo"
   wait_http "git server (git http-backend)" "http://127.0.0.1:${git_port}/ecs.git/info/refs?service=git-upload-pack" git-server
@@ -205,20 +220,26 @@ cmd_up() {
     --watch-all-namespaces=true --enable-leader-election=false \
     --metrics-addr="127.0.0.1:${kc_metrics}" --health-addr="127.0.0.1:${kc_health}" \
     --no-remote-bases=true --log-level=info --log-encoding=json
+  # helm-controller fetches the charts from source-controller's loopback storage (the artifact URL).
+  start helm-controller env KUBECONFIG="${KUBECONFIG}" RUNTIME_NAMESPACE="${FLUX_NS}" "${HC_BIN}" \
+    --watch-all-namespaces=true --enable-leader-election=false \
+    --metrics-addr="127.0.0.1:${hc_metrics}" --health-addr="127.0.0.1:${hc_health}" \
+    --log-level=info --log-encoding=json
   wait_http "source-controller ${FLUX_SOURCE_CONTROLLER_VERSION}" "http://127.0.0.1:${sc_health}/readyz" source-controller
   wait_http "kustomize-controller ${FLUX_KUSTOMIZE_CONTROLLER_VERSION}" "http://127.0.0.1:${kc_health}/readyz" kustomize-controller
+  wait_http "helm-controller ${FLUX_HELM_CONTROLLER_VERSION}" "http://127.0.0.1:${hc_health}/readyz" helm-controller
   cat >"${STATE}/ports" <<PORTS
 GIT_URL=http://127.0.0.1:${git_port}/ecs.git
 HELM_URL=http://127.0.0.1:${helm_port}
 SC_STORAGE=127.0.0.1:${sc_storage}
 PORTS
-  log "Flux is up: source-controller ${FLUX_SOURCE_CONTROLLER_VERSION}, kustomize-controller ${FLUX_KUSTOMIZE_CONTROLLER_VERSION}; logs in ${STATE}/logs"
+  log "Flux is up: source-controller ${FLUX_SOURCE_CONTROLLER_VERSION}, kustomize-controller ${FLUX_KUSTOMIZE_CONTROLLER_VERSION}, helm-controller ${FLUX_HELM_CONTROLLER_VERSION}; logs in ${STATE}/logs"
 }
 
 # Stop what `up` started: exactly the recorded pids (TERM, then KILL after 10s).
 cmd_down_processes() {
   local name p i
-  for name in kustomize-controller source-controller helm-server git-server; do
+  for name in helm-controller kustomize-controller source-controller helm-server git-server; do
     p="$(pid_of "${name}")" || continue
     if kill -0 "${p}" 2>/dev/null; then
       kill "${p}" 2>/dev/null || true
@@ -233,20 +254,22 @@ cmd_down_processes() {
 cmd_down() {
   if [[ -n "${KUBECONFIG:-}" && -f "${KUBECONFIG}" ]] && command -v kubectl >/dev/null 2>&1 \
       && kubectl get --raw=/readyz --request-timeout=3s >/dev/null 2>&1; then
-    # Delete the Kustomization while kustomize-controller runs, so that it prunes what it applied.
+    # Delete the HelmReleases and the Kustomization while helm-controller and kustomize-controller
+    # run, so that they uninstall / prune what they applied.
+    kubectl -n "${FLUX_NS}" delete helmreleases.helm.toolkit.fluxcd.io --all --timeout=120s >/dev/null 2>&1 || true
     kubectl -n "${FLUX_NS}" delete kustomizations.kustomize.toolkit.fluxcd.io --all --timeout=60s >/dev/null 2>&1 || true
     kubectl -n "${FLUX_NS}" delete helmcharts.source.toolkit.fluxcd.io,helmrepositories.source.toolkit.fluxcd.io,gitrepositories.source.toolkit.fluxcd.io --all --timeout=30s >/dev/null 2>&1 || true
-    kubectl delete namespace "${TEST_NS}" --wait=false >/dev/null 2>&1 || true
+    kubectl delete namespace "${TEST_NS}" "${HELM_NS}" --ignore-not-found --wait=false >/dev/null 2>&1 || true
   fi
   cmd_down_processes
 }
 
 cmd_status() {
   local name
-  for name in git-server helm-server source-controller kustomize-controller; do
+  for name in git-server helm-server source-controller kustomize-controller helm-controller; do
     printf '  %-22s %s\n' "${name}" "$(alive "${name}" && echo "running (pid $(pid_of "${name}"))" || echo stopped)"
   done
-  echo "versions: source-controller ${FLUX_SOURCE_CONTROLLER_VERSION}, kustomize-controller ${FLUX_KUSTOMIZE_CONTROLLER_VERSION}"
+  echo "versions: source-controller ${FLUX_SOURCE_CONTROLLER_VERSION}, kustomize-controller ${FLUX_KUSTOMIZE_CONTROLLER_VERSION}, helm-controller ${FLUX_HELM_CONTROLLER_VERSION}"
   [[ -f "${STATE}/ports" ]] && cat "${STATE}/ports"
   return 0
 }
@@ -277,9 +300,9 @@ until_true() {
 
 request_reconcile() { kubectl -n "${FLUX_NS}" annotate --overwrite "$1" "reconcile.fluxcd.io/requestedAt=$(date +%s%N)" >/dev/null; }
 
-# The PRIMARY deployment of the Service, as "taskDefinition rolloutState running/desired".
-primary() {
-  kget -n "${TEST_NS}" services.ecs-operator.io "$1" \
+# The PRIMARY deployment of the Service (in TEST_NS or NAMESPACE), as "taskDefinition rolloutState running/desired".
+primary() { # primary NAME [NAMESPACE]
+  kget -n "${2:-${TEST_NS}}" services.ecs-operator.io "$1" \
     -o jsonpath='{range .status.deployments[?(@.status=="PRIMARY")]}{.taskDefinition} {.rolloutState} {.runningCount}/{.desiredCount}{end}'
 }
 
@@ -375,14 +398,146 @@ t_rollout() {
   fail "${what}: Kustomization not Ready at ${sha:0:7} after ${timeout}s: $(cond "${FLUX_NS}" kustomization ecs-samples Ready message) (Service PRIMARY: $(primary web))"
 }
 
+# The HelmReleases (helm-controller). hr NAME JSONPATH: a field of a HelmRelease in FLUX_NS.
+hr() { kget -n "${FLUX_NS}" helmrelease "$1" -o jsonpath="$2"; }
+# hr_deployed NAME VERSION: Ready=True and the newest release is the chart VERSION, deployed.
+hr_deployed() {
+  [[ "$(cond "${FLUX_NS}" helmrelease "$1" Ready)" == True \
+     && "$(hr "$1" '{.status.history[0].chartVersion} {.status.history[0].status}')" == "$2 deployed" ]]
+}
+
+# apply_helmrelease_chart: the repository's chart; apply_helmrelease_samples: the samples chart.
+apply_helmrelease_chart() {
+  kubectl apply -f - >/dev/null <<YAML
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: ecs-operator, namespace: ${FLUX_NS}}
+spec:
+  interval: 10m
+  timeout: 3m
+  releaseName: ecs-operator-flux
+  targetNamespace: ${HELM_NS}
+  # The HelmChart of the loopback Helm repository (charts/ecs-operator, packaged by init_repos).
+  chartRef: {kind: HelmChart, name: ecs-operator}
+  # The CRDs (the chart's crds/, byte-identical to crds/) are already installed for the operator
+  # under test: Create leaves existing CRDs alone.
+  install: {createNamespace: true, crds: Create}
+  # The chart cannot leave its Deployment out, nor scale it to 0 (values.schema.json: replicas
+  # >= 1). Its one pod lands on a KWOK node, where it is simulated (Running and Ready, no
+  # container): no second operator runs to fight the one under test. helm-controller waits
+  # (kstatus) for the Deployment to be available, the RBAC and the metrics Service.
+  values:
+    replicas: 1
+YAML
+}
+
+apply_helmrelease_samples() {
+  kubectl apply -f - >/dev/null <<YAML
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: ecs-samples, namespace: ${FLUX_NS}}
+spec:
+  interval: 10m
+  timeout: 3m
+  releaseName: ecs-samples
+  targetNamespace: ${HELM_NS}
+  # The samples chart in the Git repository (init_repos: charts/ecs-samples); a new chart version
+  # there upgrades the release.
+  chart:
+    spec:
+      chart: ./charts/ecs-samples
+      interval: 1m
+      sourceRef: {kind: GitRepository, name: ecs-samples}
+  install: {createNamespace: true}
+  # helm-controller waits for every object of the release to be Current (waitStrategy poller,
+  # kstatus); as in the Kustomization, the ECS kinds get CEL health checks so that a Service the
+  # operator has not seen yet, or one still rolling, is not taken for Current.
+  healthCheckExprs:
+  - apiVersion: ecs-operator.io/v1alpha1
+    kind: Service
+    inProgress: "status.conditions.exists(c, c.type == 'Progressing' && c.status == 'True')"
+    failed: "status.conditions.exists(c, c.type == 'Stalled' && c.status == 'True')"
+    current: "status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')"
+  - apiVersion: ecs-operator.io/v1alpha1
+    kind: TaskDefinition
+    failed: "status.conditions.exists(c, c.type == 'Stalled' && c.status == 'True')"
+    current: "status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')"
+YAML
+}
+
+# t_hr_rollout WHAT VERSION TIMEOUT WANT_TD: the HelmRelease ecs-samples turns Ready with the chart
+# VERSION deployed only once the Service's PRIMARY deployment of WANT_TD (a regex) is COMPLETED
+# with all tasks running.
+t_hr_rollout() {
+  local what="$1" version="$2" timeout="$3" want_td="$4" t0=$SECONDS seen_not_ready=0 p
+  while ((SECONDS - t0 < timeout)); do
+    p="$(primary web "${HELM_NS}")"
+    if hr_deployed ecs-samples "${version}"; then
+      if [[ "${p}" =~ ^${want_td}\ COMPLETED\ ([0-9]+)/([0-9]+)$ && "${BASH_REMATCH[1]}" == "${BASH_REMATCH[2]}" ]]; then
+        pass "${what}: HelmRelease Ready with chart ${version} deployed after $((SECONDS - t0))s, only once the ECS Service was steady (PRIMARY ${p}; seen not Ready while rolling: ${seen_not_ready}x)"
+      else
+        fail "${what}: HelmRelease Ready with chart ${version} while the Service is not steady (PRIMARY ${p:-none}, want ${want_td} COMPLETED)"
+      fi
+      return
+    fi
+    [[ "$(hr ecs-samples '{.status.lastAttemptedRevision}')" == "${version}" ]] && seen_not_ready=$((seen_not_ready + 1))
+    sleep 1
+  done
+  fail "${what}: HelmRelease not Ready with chart ${version} after ${timeout}s: $(cond "${FLUX_NS}" helmrelease ecs-samples Ready reason) $(cond "${FLUX_NS}" helmrelease ecs-samples Ready message) (Service PRIMARY: $(primary web "${HELM_NS}"))"
+}
+
+t_helmreleases() {
+  local chart_version="$1" t0=$SECONDS node deploy td_rev
+  apply_helmrelease_chart
+  # The repository's chart from the Helm repository.
+  if until_true 180 hr_deployed ecs-operator "${chart_version}"; then
+    deploy="$(kget -n "${HELM_NS}" deployment ecs-operator-flux -o jsonpath='{.status.readyReplicas}/{.spec.replicas}')"
+    node="$(kget -n "${HELM_NS}" pods -l app.kubernetes.io/instance=ecs-operator-flux -o jsonpath='{.items[0].spec.nodeName}')"
+    if [[ "${deploy}" == 1/1 && "$(kget node "${node}" -o jsonpath='{.metadata.annotations.kwok\.x-k8s\.io/node}')" == fake ]]; then
+      pass "HelmRelease installs charts/ecs-operator ${chart_version} (release $(hr ecs-operator '{.status.history[0].name} v{.status.history[0].version}') in ${HELM_NS}) and is Ready after $((SECONDS - t0))s: Deployment ${deploy} ready, its pod simulated on KWOK node ${node}"
+    else
+      fail "HelmRelease ecs-operator Ready, but Deployment ecs-operator-flux ready ${deploy:-?}, pod on node ${node:-none} (want 1/1 on a KWOK node)"
+    fi
+  else
+    fail "HelmRelease ecs-operator (charts/ecs-operator ${chart_version}) not Ready after 180s: $(cond "${FLUX_NS}" helmrelease ecs-operator Ready reason) $(cond "${FLUX_NS}" helmrelease ecs-operator Ready message) (history: $(hr ecs-operator '{.status.history[0].chartVersion} {.status.history[0].status}'))"
+  fi
+  # The ECS samples as a chart from Git: Ready only once the ECS Service is steady.
+  apply_helmrelease_samples
+  t_hr_rollout "HelmRelease installs the ECS samples chart (Git, charts/ecs-samples 0.1.0)" 0.1.0 180 'web:[0-9]+'
+  td_rev="$(kget -n "${HELM_NS}" taskdefinitions.ecs-operator.io web -o jsonpath='{.status.revision}')"
+  # A new chart version with a new image: helm upgrade, a new TaskDefinition revision rolls.
+  sed -i 's#image: public.ecr.aws/nginx/nginx:1.27-alpine#image: public.ecr.aws/nginx/nginx:1.28-alpine#' \
+    "${STATE}/work/charts/ecs-samples/templates/taskdefinition.yaml"
+  sed -i 's/^version: 0.1.0$/version: 0.2.0/' "${STATE}/work/charts/ecs-samples/Chart.yaml"
+  commit "ecs-samples chart 0.2.0: nginx 1.28" >/dev/null
+  request_reconcile gitrepository/ecs-samples
+  t_hr_rollout "chart 0.2.0 with a new image -> helm upgrade, revision web:$((td_rev + 1)) rolls" 0.2.0 180 "web:$((td_rev + 1))"
+  # A chart version with a failing image: the circuit breaker trips (Stalled), and the upgrade's
+  # wait fails (the failed expression) instead of timing out or passing: HelmRelease not Ready.
+  sed -i 's#image: public.ecr.aws/nginx/nginx:1.28-alpine#image: public.ecr.aws/nginx/nginx:broken#' \
+    "${STATE}/work/charts/ecs-samples/templates/taskdefinition.yaml"
+  printf '  kubernetes:\n    annotations:\n      ecs-operator.io/simulate: crashloop\n' \
+    >>"${STATE}/work/charts/ecs-samples/templates/taskdefinition.yaml"
+  sed -i 's/^version: 0.2.0$/version: 0.3.0/' "${STATE}/work/charts/ecs-samples/Chart.yaml"
+  commit "ecs-samples chart 0.3.0: broken image" >/dev/null
+  request_reconcile gitrepository/ecs-samples
+  t0=$SECONDS
+  if until_true 240 eval '[[ "$(cond ${HELM_NS} services.ecs-operator.io web Stalled)" == True && "$(cond ${FLUX_NS} helmrelease ecs-samples Ready)" == False && "$(hr ecs-samples "{.status.history[0].chartVersion} {.status.history[0].status}")" == "0.3.0 failed" ]]'; then
+    pass "chart 0.3.0 with a failing image -> circuit breaker after $((SECONDS - t0))s: Service Stalled ($(cond "${HELM_NS}" services.ecs-operator.io web Stalled reason)); HelmRelease Ready=False ($(cond "${FLUX_NS}" helmrelease ecs-samples Ready reason)): $(cond "${FLUX_NS}" helmrelease ecs-samples Ready message)"
+  else
+    fail "chart 0.3.0 with a failing image: after 240s Service Stalled=$(cond "${HELM_NS}" services.ecs-operator.io web Stalled), HelmRelease Ready=$(cond "${FLUX_NS}" helmrelease ecs-samples Ready) ($(cond "${FLUX_NS}" helmrelease ecs-samples Ready reason): $(cond "${FLUX_NS}" helmrelease ecs-samples Ready message)), history: $(hr ecs-samples '{.status.history[0].chartVersion} {.status.history[0].status}')"
+  fi
+}
+
 run_tests() {
   local sha t0 msg td_rev
-  printf 'Flux controllers: source-controller %s (github.com/fluxcd/source-controller), kustomize-controller %s (github.com/fluxcd/kustomize-controller); helm-controller: not run (refused by the Go module proxy)\n' \
-    "${FLUX_SOURCE_CONTROLLER_VERSION}" "${FLUX_KUSTOMIZE_CONTROLLER_VERSION}"
-  printf 'binaries: %s, %s\n' "${SC_BIN}" "${KC_BIN}"
+  printf 'Flux controllers: source-controller %s (github.com/fluxcd/source-controller), kustomize-controller %s (github.com/fluxcd/kustomize-controller), helm-controller %s (github.com/fluxcd/helm-controller)\n' \
+    "${FLUX_SOURCE_CONTROLLER_VERSION}" "${FLUX_KUSTOMIZE_CONTROLLER_VERSION}" "${FLUX_HELM_CONTROLLER_VERSION}"
+  printf 'binaries: %s, %s, %s\n' "${SC_BIN}" "${KC_BIN}" "${HC_BIN}"
   kubectl get crd services.ecs-operator.io >/dev/null 2>&1 || die "the ecs-operator CRDs are not installed (kubectl apply -f crds/)"
   kubectl delete namespace "${TEST_NS}" --ignore-not-found --wait=true --timeout=60s >/dev/null
   kubectl create namespace "${TEST_NS}" >/dev/null
+  kubectl delete namespace "${HELM_NS}" --ignore-not-found --wait=true --timeout=60s >/dev/null
   apply_flux_objects
   sha="$(git -C "${STATE}/work" rev-parse HEAD)"
 
@@ -405,7 +560,9 @@ run_tests() {
   else
     fail "HelmChart not Ready: $(cond "${FLUX_NS}" helmchart ecs-operator Ready message)"
   fi
-  skip "HelmRelease installs the chart: helm-controller is refused by the Go module proxy (scripts/versions.env)"
+  # 2b. HelmReleases (helm-controller): the repository's chart, and the ECS samples as a chart.
+  t_helmreleases "${chart_version}"
+  sha="$(git -C "${STATE}/work" rev-parse HEAD)" # the samples chart's commit came on top
 
   # 3. The samples with wait: true.
   apply_kustomization
