@@ -67,7 +67,7 @@ cargo test --locked --test e2e --test operator --test kubectl_ecs --test drift -
 if [[ $status -eq 0 ]]; then
   cargo test --locked --test operator -- --ignored --exact no_op_reapply_of_100_services_writes_nothing --nocapture || status=$?
 fi
-# Flux end to end: Flux's own source-controller and kustomize-controller (built from their Go
+# Flux end to end: Flux's own source-controller, kustomize-controller and helm-controller (built from their Go
 # modules, pinned in scripts/versions.env) apply the samples from a loopback Git repository and
 # wait on the ECS kinds' health (README: GitOps, for real). It prints the controllers and versions.
 if [[ $status -eq 0 ]]; then
