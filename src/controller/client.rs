@@ -118,9 +118,12 @@ impl ApiReach {
 /// (12 s) and a standby take over. Without it, a leader frozen past its lease (SIGSTOP, a
 /// paused VM, a long GC-like stall) would on waking run the reconciles that came due while it
 /// slept, and write beside the new leader until its renewal loop noticed. Without leader
-/// election the fence is open. Kubernetes has no server-side fencing tokens, so a write
-/// handed to the connection just before the deadline and delayed in flight past it remains
-/// possible; the 4 s between the deadline and the lease's expiry cover it.
+/// election the fence is open. A write is checked when its request is about to be sent (the
+/// first poll of its future), not when it was queued. Kubernetes has no server-side fencing
+/// tokens, so one window remains: a write past that check and not yet on the wire (waiting
+/// for a connection, being written) when the process is frozen is delivered on waking,
+/// however long the freeze. The 4 s between the deadline and the lease's expiry cover a
+/// write delayed in flight, not a freeze at that moment (docs/reliability.md).
 #[derive(Default)]
 pub struct WriteFence {
     elected: AtomicBool,
@@ -240,19 +243,27 @@ where
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let (verb, resource) = classify(req.method().as_str(), req.uri().path(), req.uri().query());
-        if is_write(verb) && resource != "leases" && self.fence.closed() {
-            self.metrics.fenced(resource);
-            tracing::warn!(verb, resource, "{}", Fenced);
-            return Box::pin(std::future::ready(Err(Fenced.into())));
-        }
-        self.metrics.request(verb, resource);
-        let guard = InFlight {
-            id: self.reach.start(),
-            reach: self.reach.clone(),
-            answered: None,
-        };
+        let fenced = is_write(verb) && resource != "leases";
+        let resource = resource.to_string();
+        let (metrics, reach, fence) =
+            (self.metrics.clone(), self.reach.clone(), self.fence.clone());
+        // The inner future sends nothing until it is polled: the fence is checked at that first
+        // poll, not here, so a write queued (in the buffer, or behind a frozen process) while
+        // the lease was held is still refused once it is not (the long form's frozen leader
+        // delivered one such write on waking: docs/reliability.md).
         let fut = self.inner.call(req);
         Box::pin(async move {
+            if fenced && fence.closed() {
+                metrics.fenced(&resource);
+                tracing::warn!(verb, resource, "{}", Fenced);
+                return Err(Fenced.into());
+            }
+            metrics.request(verb, &resource);
+            let guard = InFlight {
+                id: reach.start(),
+                reach,
+                answered: None,
+            };
             let res = fut.await;
             guard.answered(match &res {
                 Ok(resp) => !resp.status().is_server_error(),
@@ -321,6 +332,63 @@ mod tests {
         fence.renewed(Instant::now(), Duration::from_secs(10));
         fence.close();
         assert!(fence.closed(), "leadership lost");
+    }
+
+    /// A write is checked against the fence when it is about to be sent (the first poll of its
+    /// future), not when it was handed to the client: one queued while the lease was held and
+    /// sent after it lapsed (a process frozen in between) is refused.
+    #[tokio::test]
+    async fn a_write_queued_before_the_fence_closed_is_refused_when_it_is_sent() {
+        use super::{Count, Fenced};
+        use std::sync::Arc;
+        use tower::Service;
+        let fence = Arc::new(WriteFence::default());
+        fence.elect();
+        fence.renewed(Instant::now(), Duration::from_secs(10));
+        let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut count = Count {
+            inner: tower::service_fn({
+                let sent = sent.clone();
+                move |_req: http::Request<kube::client::Body>| {
+                    let sent = sent.clone();
+                    async move {
+                        sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        Ok::<_, std::convert::Infallible>(http::Response::new(()))
+                    }
+                }
+            }),
+            metrics: Default::default(),
+            reach: Default::default(),
+            fence: fence.clone(),
+        };
+        let request = |method: &str, path: &str| {
+            http::Request::builder()
+                .method(method)
+                .uri(path)
+                .body(kube::client::Body::from(b"{}".to_vec()))
+                .unwrap()
+        };
+        let queued = count.call(request(
+            "POST",
+            "/apis/apps/v1/namespaces/a/controllerrevisions",
+        ));
+        let read = count.call(request("GET", "/apis/apps/v1/namespaces/a/deployments/web"));
+        let lease = count.call(request(
+            "PUT",
+            "/apis/coordination.k8s.io/v1/namespaces/a/leases/l",
+        ));
+        fence.close();
+        let err = queued.await.expect_err("the write is refused");
+        assert!(err.is::<Fenced>(), "{err}");
+        assert!(read.await.is_ok(), "reads are not fenced");
+        assert!(lease.await.is_ok(), "lease renewals are not fenced");
+        assert_eq!(sent.load(std::sync::atomic::Ordering::SeqCst), 2);
+        fence.renewed(Instant::now(), Duration::from_secs(10));
+        let write = count.call(request(
+            "PATCH",
+            "/apis/apps/v1/namespaces/a/deployments/web",
+        ));
+        assert!(write.await.is_ok(), "the lease is held again");
     }
 
     #[test]
