@@ -1182,6 +1182,9 @@ async fn apiserver_rejections(level: &str) -> f64 {
 async fn node_churn_reschedules_tasks_and_keeps_counts_true() {
     let count = number("FAULTS_CHURN_SERVICES") as usize;
     let ns = TestNamespace::new("faults-churn").await;
+    // 300 s for the short form's 30 Services; each of the long form's 500 (1,000 pods through
+    // the native controllers too) adds a second.
+    let settle = Duration::from_secs(270 + count as u64);
     let op = Operator::start("churn", &var("FAULTS_KUBECONFIG_A"), 18307, false);
     op.wait_ready().await;
     let mut docs = Vec::new();
@@ -1194,7 +1197,7 @@ async fn node_churn_reschedules_tasks_and_keeps_counts_true() {
         (services_settled(&ns, 2).await? == count && children_settled(&ns).await).then_some(())
     };
     wait_for(
-        Duration::from_secs(300),
+        settle,
         "the churn Services COMPLETED",
         all_settled,
     )
@@ -1257,7 +1260,7 @@ async fn node_churn_reschedules_tasks_and_keeps_counts_true() {
     // deletes pods bound to missing nodes (after its 40 s quarantine), the Deployments start
     // new ones elsewhere, and the operator's counts follow.
     wait_for(
-        Duration::from_secs(300),
+        settle,
         "no pod left on the deleted nodes",
         || async {
             let pods = ns.api::<Pod>().list(&ListParams::default()).await.ok()?;
@@ -1272,7 +1275,7 @@ async fn node_churn_reschedules_tasks_and_keeps_counts_true() {
     )
     .await;
     wait_for(
-        Duration::from_secs(300),
+        settle,
         "the displaced tasks replaced while the nodes are gone",
         all_settled,
     )
