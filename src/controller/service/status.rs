@@ -32,6 +32,8 @@ pub async fn write(ctx: &Context, svc: &Service, inputs: Inputs) -> Result<Actio
     let rolling_back = notices.iter().any(|n| n.reason == "RollingBack");
     let recheck = inputs.recheck_after;
     apply::status(ctx, &api, &svc.name_any(), svc.status.as_ref(), &status).await?;
+    let ns = svc.namespace().unwrap_or_default();
+    ctx.metrics.rollout(&ns, &svc.name_any(), &prev, &status);
     for n in notices {
         events::publish(ctx, svc, n.warning, n.reason, n.message).await;
     }

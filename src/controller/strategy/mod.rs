@@ -270,6 +270,7 @@ pub async fn reconcile(
     let new_status = status::compute(&prev_status, &st, &view, &notices);
     let api: Api<Service> = Api::namespaced(ctx.client.clone(), &ns);
     apply::status(ctx, &api, &name, svc.status.as_ref(), &new_status).await?;
+    ctx.metrics.rollout(&ns, &name, &prev_status, &new_status);
     for n in notices {
         events::publish(ctx, svc, n.warning, n.reason, n.message).await;
     }
