@@ -26,6 +26,7 @@ kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
 kubectl wait --for=condition=Established --timeout=60s crd/taskdefinitions.ecs-operator.io crd/services.ecs-operator.io crd/tasks.ecs-operator.io crd/clusters.ecs-operator.io >/dev/null
 scripts/check-chart-crds.sh
 scripts/test-gitops.sh
+scripts/test-monitoring.sh
 helm lint --strict charts/ecs-operator
 kubectl create namespace ecs-operator-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 helm template ecs-operator charts/ecs-operator -n ecs-operator-system --include-crds | kubectl apply --dry-run=server -f - >/dev/null
