@@ -1196,12 +1196,7 @@ async fn node_churn_reschedules_tasks_and_keeps_counts_true() {
     let all_settled = || async {
         (services_settled(&ns, 2).await? == count && children_settled(&ns).await).then_some(())
     };
-    wait_for(
-        settle,
-        "the churn Services COMPLETED",
-        all_settled,
-    )
-    .await;
+    wait_for(settle, "the churn Services COMPLETED", all_settled).await;
     let nodes = Api::<Node>::all(ns.client.clone());
     let extra: Vec<Node> = nodes
         .list(&ListParams::default())
@@ -1259,20 +1254,16 @@ async fn node_churn_reschedules_tasks_and_keeps_counts_true() {
     // The displaced tasks are replaced while the nodes are gone: the pod garbage collector
     // deletes pods bound to missing nodes (after its 40 s quarantine), the Deployments start
     // new ones elsewhere, and the operator's counts follow.
-    wait_for(
-        settle,
-        "no pod left on the deleted nodes",
-        || async {
-            let pods = ns.api::<Pod>().list(&ListParams::default()).await.ok()?;
-            (!pods.items.iter().any(|p| {
-                p.spec
-                    .as_ref()
-                    .and_then(|s| s.node_name.as_ref())
-                    .is_some_and(|n| victims.contains(n))
-            }))
-            .then_some(())
-        },
-    )
+    wait_for(settle, "no pod left on the deleted nodes", || async {
+        let pods = ns.api::<Pod>().list(&ListParams::default()).await.ok()?;
+        (!pods.items.iter().any(|p| {
+            p.spec
+                .as_ref()
+                .and_then(|s| s.node_name.as_ref())
+                .is_some_and(|n| victims.contains(n))
+        }))
+        .then_some(())
+    })
     .await;
     wait_for(
         settle,
