@@ -252,6 +252,15 @@ impl Metrics {
         }
     }
 
+    /// A Service is gone: its rollout series goes with it (nothing reconciles a deleted object,
+    /// so [`Metrics::rollout`] would never clear it and a stuck-rollout alert would fire).
+    pub fn service_gone(&self, namespace: &str, service: &str) {
+        self.rollouts.remove(&ServiceLabel {
+            service_namespace: namespace.to_string(),
+            service: service.to_string(),
+        });
+    }
+
     /// The text exposition format.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -340,6 +349,11 @@ mod tests {
             text.contains("ecs_operator_deployments_failed_total 0"),
             "{text}"
         );
+        // Deleted mid-rollout: the series goes with the Service.
+        m.rollout("ns", "api", &none, &going);
+        assert!(m.encode().contains("service=\"api\"} 1"));
+        m.service_gone("ns", "api");
+        assert!(!m.encode().contains("service=\"api\""));
     }
 
     #[test]

@@ -383,7 +383,16 @@ fn controllers(
         })
         .graceful_shutdown_on(stopped())
         .run(service::reconcile, error_policy, ctx.clone())
-        .for_each(log_result)
+        .for_each({
+            let metrics = ctx.metrics.clone();
+            move |result| {
+                // A deleted Service's own watch event finds no object to reconcile.
+                if let Err(kube::runtime::controller::Error::ObjectNotFound(gone)) = &result {
+                    metrics.service_gone(gone.namespace.as_deref().unwrap_or_default(), &gone.name);
+                }
+                log_result(result)
+            }
+        })
         .boxed();
 
     let task_store = c.tasks.store.clone();
