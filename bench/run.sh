@@ -142,7 +142,7 @@ ECS_CLUSTER_WAIT_METRICS=0 ECS_CLUSTER_EXTRA_ARGS="${extra_args}" ECS_CLUSTER_AU
 eval "$(scripts/cluster.sh env)"
 
 kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
-kubectl wait --for=condition=Established --timeout=60s crd --all >/dev/null
+scripts/wait-established.sh crd --all >/dev/null
 # The operator runs as its own ServiceAccount so that the audit log can single out its requests.
 kubectl create namespace "${OPERATOR_NS}" >/dev/null
 kubectl create serviceaccount "${OPERATOR_SA}" -n "${OPERATOR_NS}" >/dev/null

@@ -10,7 +10,7 @@ eval "$(scripts/cluster.sh env)"
 cargo build --release --locked
 bin=target/release/ecs-operator
 kubectl apply --server-side -f crds/
-kubectl wait --for=condition=Established --timeout=60s crd/taskdefinitions.ecs-operator.io crd/services.ecs-operator.io crd/tasks.ecs-operator.io crd/clusters.ecs-operator.io
+scripts/wait-established.sh crd/taskdefinitions.ecs-operator.io crd/services.ecs-operator.io crd/tasks.ecs-operator.io crd/clusters.ecs-operator.io
 log=${ECS_OPERATOR_CACHE:-$HOME/.cache/ecs-operator}/demo-operator.log
 pkill -f "ecs-operator run --http-addr 127.0.0.1:18090" 2>/dev/null || true
 nohup "$bin" run --http-addr 127.0.0.1:18090 --lease-namespace default >"$log" 2>&1 &

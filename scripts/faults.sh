@@ -72,7 +72,7 @@ eval "$(scripts/cluster.sh env)"
 CLUSTER_LOGS="${CACHE}/kwok-workdir/clusters/${ECS_CLUSTER_NAME}/logs"
 
 kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
-kubectl wait --for=condition=Established --timeout=60s crd --all >/dev/null
+scripts/wait-established.sh crd --all >/dev/null
 # The operator's own RBAC (config/rbac: the ClusterRole and the leader-election Role), bound to
 # two ServiceAccounts: two replicas the audit log can tell apart.
 kubectl create namespace "${OPERATOR_NS}" >/dev/null

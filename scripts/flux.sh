@@ -144,7 +144,7 @@ install_crds() {
     [[ -d "${d}" ]] || die "no CRDs in ${d} (scripts/flux.sh build)"
     kubectl apply --server-side --force-conflicts -f "${d}" >/dev/null
   done
-  kubectl wait --for=condition=Established --timeout=60s \
+  "${SCRIPT_DIR}/wait-established.sh" \
     crd/gitrepositories.source.toolkit.fluxcd.io crd/helmrepositories.source.toolkit.fluxcd.io \
     crd/helmcharts.source.toolkit.fluxcd.io crd/kustomizations.kustomize.toolkit.fluxcd.io \
     crd/helmreleases.helm.toolkit.fluxcd.io >/dev/null

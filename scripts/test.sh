@@ -23,7 +23,7 @@ echo "cluster ready after $(( $(date +%s) - start ))s"
 # kustomize config through the API server's dry run, and the GitOps health checks (Argo CD Lua
 # in a real Lua interpreter, Flux's kstatus library) against captured status objects.
 kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
-kubectl wait --for=condition=Established --timeout=60s crd/taskdefinitions.ecs-operator.io crd/services.ecs-operator.io crd/tasks.ecs-operator.io crd/clusters.ecs-operator.io >/dev/null
+scripts/wait-established.sh crd/taskdefinitions.ecs-operator.io crd/services.ecs-operator.io crd/tasks.ecs-operator.io crd/clusters.ecs-operator.io >/dev/null
 scripts/check-chart-crds.sh
 scripts/test-gitops.sh
 scripts/test-monitoring.sh
