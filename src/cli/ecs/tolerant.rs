@@ -14,50 +14,12 @@
 //! each page to get in the service call"), following `continue`.
 
 use kube::Resource;
-use kube::api::{Api, DynamicObject, ListParams};
-use kube::core::{ApiResource, DynamicResourceScope, ObjectMeta};
+use kube::api::{Api, ListParams};
+use kube::core::ApiResource;
 use serde::de::DeserializeOwned;
 
 use super::{Target, api_error};
 use crate::controller::poison::{Tolerant, decode};
-
-/// One item of a list as read: a [`Tolerant`] object, or, when not even its metadata reads,
-/// its name and namespace and why.
-#[derive(Clone, Debug)]
-pub struct Item(pub Tolerant);
-
-impl<'de> serde::Deserialize<'de> for Item {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Tolerant::deserialize(d).map(Item)
-    }
-}
-
-impl Resource for Item {
-    type DynamicType = ApiResource;
-    type Scope = DynamicResourceScope;
-
-    fn kind(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
-        DynamicObject::kind(dt)
-    }
-    fn group(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
-        DynamicObject::group(dt)
-    }
-    fn version(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
-        DynamicObject::version(dt)
-    }
-    fn api_version(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
-        DynamicObject::api_version(dt)
-    }
-    fn plural(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
-        DynamicObject::plural(dt)
-    }
-    fn meta(&self) -> &ObjectMeta {
-        &self.0.object.metadata
-    }
-    fn meta_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.0.object.metadata
-    }
-}
 
 /// An object left out of a list, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,7 +67,7 @@ where
     K: Resource<DynamicType = ()> + DeserializeOwned,
 {
     let resource = ApiResource::erase::<K>(&());
-    let api: Api<Item> = Api::namespaced_with(t.client.clone(), &t.namespace, &resource);
+    let api: Api<Tolerant> = Api::namespaced_with(t.client.clone(), &t.namespace, &resource);
     let kind = resource.kind.to_lowercase();
     let plural = if resource.group.is_empty() {
         resource.plural.clone()
@@ -128,7 +90,7 @@ where
             .await
             .map_err(|e| api_error(&format!("listing {what} in namespace {}", t.namespace), e))?;
         for item in page.items {
-            let (good_item, bad_item) = sort(item.0, &kind, &plural, &t.namespace);
+            let (good_item, bad_item) = sort(item, &kind, &plural, &t.namespace);
             good.extend(good_item);
             bad.extend(bad_item);
         }
@@ -214,9 +176,9 @@ mod tests {
         .to_string();
         // What a typed list does with it: fails whole.
         assert!(serde_json::from_str::<kube::core::ObjectList<TaskDefinition>>(&list).is_err());
-        let read: kube::core::ObjectList<Item> = serde_json::from_str(&list).unwrap();
+        let read: kube::core::ObjectList<Tolerant> = serde_json::from_str(&list).unwrap();
         let (mut good, mut bad) = (Vec::new(), Vec::new());
-        for Item(item) in read.items {
+        for item in read.items {
             let (g, b) = sort::<TaskDefinition>(
                 item,
                 "taskdefinition",
